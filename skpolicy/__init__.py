@@ -1,0 +1,9 @@
+"""skpolicy: conditional logit (McFadden) choice models and linear softmax policies,
+native to scikit-learn and pandas."""
+
+from ._estimator import SoftmaxChoiceEstimator
+from .model_selection import SituationKFold
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["SituationKFold", "SoftmaxChoiceEstimator", "__version__"]
