@@ -252,6 +252,16 @@ class SoftmaxChoiceEstimator(BaseEstimator):
         self.log_likelihood_ = -loss.weight_sum * (result.objective - penalty)
         # Observed information of the total log-likelihood, for inference.
         self._information = loss.weight_sum * hessian
+        w = 1.0 if data.sample_weight is None else data.sample_weight
+        sizes = data.segments.sizes
+        self._fit_stats = {
+            # Equal shares over each situation's available alternatives.
+            "null_log_likelihood": -float(np.sum(w * loss.n_chosen * np.log(sizes))),
+            "weight_sum": loss.weight_sum,
+            "min_alternatives": int(sizes.min()),
+            "max_alternatives": int(sizes.max()),
+            "alpha": float(self.alpha),
+        }
         return self
 
     def _feature_names(self):
