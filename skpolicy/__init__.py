@@ -3,7 +3,13 @@ native to scikit-learn and pandas."""
 
 from ._estimator import SoftmaxChoiceEstimator
 from .model_selection import SituationKFold
+from .preprocessing import ChoiceSpecification
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SituationKFold", "SoftmaxChoiceEstimator", "__version__"]
+__all__ = [
+    "ChoiceSpecification",
+    "SituationKFold",
+    "SoftmaxChoiceEstimator",
+    "__version__",
+]
