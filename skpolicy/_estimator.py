@@ -17,12 +17,13 @@ from ._data import (
     varying_features,
 )
 from ._identification import check_identification
+from ._inference import ChoiceInferenceMixin
 from ._linear_loss import LinearChoiceLoss
 from ._softmax import segment_logsumexp
 from ._solvers import SOLVERS, resolve_solver, solve
 
 
-class SoftmaxChoiceEstimator(BaseEstimator):
+class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
     """Conditional logit (McFadden) choice model / linear softmax policy.
 
     Each choice situation ``s`` offers a set of alternatives ``a`` with feature

@@ -1,0 +1,204 @@
+"""Statistical inference for fitted choice models.
+
+Covariances, coefficient tables, fit statistics, Wald tests and summaries are
+methods of :class:`~skpolicy.SoftmaxChoiceEstimator` (see
+:class:`ChoiceInferenceMixin` for the conventions). This module holds what compares
+several models, :func:`lr_test` (the likelihood-ratio test of nested models), and
+:func:`coef_table` and :func:`summary`, which also take a Pipeline ending in the
+estimator and raw data (the transformers run first).
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ._inference import ChoiceInferenceMixin, ChoiceModelSummary, TestResult, chi2_test
+
+__all__ = [
+    "ChoiceInferenceMixin",
+    "ChoiceModelSummary",
+    "TestResult",
+    "coef_table",
+    "lr_test",
+    "summary",
+]
+
+
+def _final(model, what):
+    estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if not isinstance(estimator, ChoiceInferenceMixin):
+        raise TypeError(
+            f"{what} must be a fitted SoftmaxChoiceEstimator or a Pipeline ending in "
+            f"one, got {type(estimator).__name__}"
+        )
+    check_is_fitted(estimator)
+    return estimator
+
+
+def lr_test(restricted, unrestricted, *, df=None):
+    """Likelihood-ratio test of a restricted model against an unrestricted one.
+
+    ``2 (LL_unrestricted - LL_restricted)`` is chi-squared with ``df`` degrees of
+    freedom when the restricted model is nested in the unrestricted one (a special
+    case of it, e.g. some coefficients fixed at 0) and true. Both must be fitted by
+    unpenalised maximum likelihood on the same data.
+
+    Parameters
+    ----------
+    restricted, unrestricted : fitted SoftmaxChoiceEstimator or Pipeline ending \
+            in one
+    df : int, default=None
+        Number of restrictions; the difference in the numbers of coefficients
+        when None.
+
+    Returns
+    -------
+    TestResult
+        ``statistic``, ``df`` and ``pvalue``.
+
+    Examples
+    --------
+    >>> from skpolicy import SoftmaxChoiceEstimator
+    >>> from skpolicy.datasets import make_choice_data
+    >>> from skpolicy.inference import lr_test
+    >>> X, y = make_choice_data(500, 4, 3, coef=[1, -1, 0], format="long",
+    ...                         random_state=0)
+    >>> small = SoftmaxChoiceEstimator().fit(X[["x0", "x1"]], y)
+    >>> big = SoftmaxChoiceEstimator().fit(X, y)
+    >>> result = lr_test(small, big)
+    >>> result.df, bool(result.pvalue > 0.01)
+    (1, True)
+    """
+    r = _final(restricted, "restricted")
+    u = _final(unrestricted, "unrestricted")
+    for model in (r, u):
+        if model._fit_stats.get("alpha", 0.0) > 0:
+            warnings.warn(
+                "a model was fitted with alpha > 0: the likelihood-ratio statistic "
+                "of penalised fits is not chi-squared",
+                UserWarning,
+                stacklevel=2,
+            )
+    if r.n_situations_ != u.n_situations_ or not np.isclose(
+        r._fit_stats["weight_sum"], u._fit_stats["weight_sum"], rtol=1e-9
+    ):
+        raise ValueError(
+            f"the models were not fitted on the same data ({r.n_situations_} and "
+            f"{u.n_situations_} situations, {r._fit_stats['weight_sum']:g} and "
+            f"{u._fit_stats['weight_sum']:g} weighted choices): a likelihood-ratio "
+            "test compares models of the same data"
+        )
+    if df is None:
+        df = len(u.coef_) - len(r.coef_)
+    if df <= 0:
+        raise ValueError(
+            f"df = {df}: the unrestricted model must have more coefficients than the "
+            f"restricted one ({len(u.coef_)} vs {len(r.coef_)}); swap the arguments, "
+            "or give df"
+        )
+    statistic = 2.0 * (u.log_likelihood_ - r.log_likelihood_)
+    if statistic < -1e-6 * max(1.0, abs(u.log_likelihood_)):
+        raise ValueError(
+            f"the restricted model fits better (log-likelihood {r.log_likelihood_:.6g} "
+            f"> {u.log_likelihood_:.6g}), so it is not nested in the unrestricted "
+            "one: swap the arguments, or check the models"
+        )
+    return chi2_test(max(statistic, 0.0), df, "LR")
+
+
+def through_pipeline(model, X=None, groups=None, what="model"):
+    """The final estimator, X transformed by the steps before it, and groups.
+
+    Cluster ids named as a column of the raw X (which the transformers may drop)
+    are read before transforming; index levels survive the transformers (with
+    ``set_output(transform="pandas")``) and stay names.
+    """
+    final = _final(model, what)
+    if X is not None and isinstance(model, Pipeline):
+        if (
+            isinstance(groups, str)
+            and isinstance(X, pd.DataFrame)
+            and groups not in X.index.names
+            and groups in X.columns
+        ):
+            groups = X[groups].to_numpy()
+        X = model[:-1].transform(X)
+    return final, X, groups
+
+
+def coef_table(
+    model,
+    X=None,
+    y=None,
+    sample_weight=None,
+    *,
+    cov_type="hessian",
+    groups=None,
+    confidence=0.95,
+):
+    """Coefficient table of an estimator or of a Pipeline ending in one.
+
+    ``model[-1].coef_table(model[:-1].transform(X), y, ...)`` for a Pipeline; see
+    :meth:`~skpolicy.SoftmaxChoiceEstimator.coef_table` for the parameters. X is
+    the raw data the pipeline was fitted on.
+
+    Returns
+    -------
+    pandas DataFrame
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skpolicy import SoftmaxChoiceEstimator
+    >>> from skpolicy.datasets import make_choice_data
+    >>> from skpolicy.inference import coef_table
+    >>> X, y = make_choice_data(300, 3, 2, format="long", random_state=0)
+    >>> pipe = make_pipeline(StandardScaler(), SoftmaxChoiceEstimator())
+    >>> pipe = pipe.set_output(transform="pandas").fit(X, y)
+    >>> coef_table(pipe, X, y, cov_type="robust").shape
+    (2, 6)
+    """
+    final, X, groups = through_pipeline(model, X, groups)
+    return final.coef_table(
+        X, y, sample_weight, cov_type=cov_type, groups=groups, confidence=confidence
+    )
+
+
+def summary(
+    model,
+    X=None,
+    y=None,
+    sample_weight=None,
+    *,
+    cov_type="hessian",
+    groups=None,
+    confidence=0.95,
+    alternative_key=1,
+    reference="auto",
+):
+    """Printable summary of an estimator or of a Pipeline ending in one.
+
+    ``model[-1].summary(model[:-1].transform(X), y, ...)`` for a Pipeline; see
+    :meth:`~skpolicy.SoftmaxChoiceEstimator.summary` for the parameters. The
+    alternative ids for the constants-only model are read from the transformed
+    X's index, which the transformers keep.
+
+    Returns
+    -------
+    ChoiceModelSummary
+    """
+    final, X, groups = through_pipeline(model, X, groups)
+    return final.summary(
+        X,
+        y,
+        sample_weight,
+        cov_type=cov_type,
+        groups=groups,
+        confidence=confidence,
+        alternative_key=alternative_key,
+        reference=reference,
+    )
