@@ -13,9 +13,9 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from ._inference import ChoiceInferenceMixin, ChoiceModelSummary, TestResult, chi2_test
+from ._pipeline import split_model
 
 __all__ = [
     "ChoiceInferenceMixin",
@@ -25,17 +25,6 @@ __all__ = [
     "lr_test",
     "summary",
 ]
-
-
-def _final(model, what):
-    estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    if not isinstance(estimator, ChoiceInferenceMixin):
-        raise TypeError(
-            f"{what} must be a fitted SoftmaxChoiceEstimator or a Pipeline ending in "
-            f"one, got {type(estimator).__name__}"
-        )
-    check_is_fitted(estimator)
-    return estimator
 
 
 def lr_test(restricted, unrestricted, *, df=None):
@@ -72,8 +61,8 @@ def lr_test(restricted, unrestricted, *, df=None):
     >>> result.df, bool(result.pvalue > 0.01)
     (1, True)
     """
-    r = _final(restricted, "restricted")
-    u = _final(unrestricted, "unrestricted")
+    r = split_model(restricted, "restricted")[1]
+    u = split_model(unrestricted, "unrestricted")[1]
     for model in (r, u):
         if model._fit_stats.get("alpha", 0.0) > 0:
             warnings.warn(
@@ -116,7 +105,7 @@ def through_pipeline(model, X=None, groups=None, what="model"):
     are read before transforming; index levels survive the transformers (with
     ``set_output(transform="pandas")``) and stay names.
     """
-    final = _final(model, what)
+    final = split_model(model, what)[1]
     if X is not None and isinstance(model, Pipeline):
         if (
             isinstance(groups, str)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._data import _dense_counts, is_dense, situation_codes
+from ._pipeline import split_model
 
 __all__ = [
     "hit_rate_scorer",
@@ -26,12 +27,6 @@ __all__ = [
     "make_top_k_scorer",
     "mcfadden_r2_scorer",
 ]
-
-
-def _final_estimator(estimator):
-    while hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    return estimator
 
 
 def _rows(estimator, X, y, sample_weight, situation_key, method):
@@ -60,7 +55,7 @@ def _rows(estimator, X, y, sample_weight, situation_key, method):
         keep = np.isfinite(log_proba).ravel()
         return values.ravel()[keep], counts.ravel()[keep], weights[keep], codes[keep]
     if situation_key is None:
-        situation_key = getattr(_final_estimator(estimator), "situation_key", 0)
+        situation_key = split_model(estimator, "estimator")[1].situation_key
     codes, _ = situation_codes(X, situation_key)
     counts = np.asarray(y, dtype=float).ravel()
     weights = (

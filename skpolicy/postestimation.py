@@ -28,13 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from ._data import is_dense, label
-from ._estimator import SoftmaxChoiceEstimator
 from ._inference import coef_names, estimate_table
+from ._pipeline import split_model
 from ._softmax import segment_logsumexp
 from .inference import through_pipeline
 
@@ -59,21 +57,6 @@ _STEP = 6e-6
 # --------------------------------------------------------------------------------
 # Evaluating a model on long data
 # --------------------------------------------------------------------------------
-
-
-def _split_model(model):
-    """The transformers before the final estimator (or None) and the estimator."""
-    prefix = None
-    final = model
-    if isinstance(model, Pipeline):
-        prefix, final = model[:-1], model.steps[-1][1]
-    if not isinstance(final, SoftmaxChoiceEstimator):
-        raise TypeError(
-            "model must be a fitted SoftmaxChoiceEstimator or a Pipeline ending in "
-            f"one, got {type(final).__name__}"
-        )
-    check_is_fitted(final)
-    return prefix, final
 
 
 def _check_long(X, function):
@@ -124,7 +107,7 @@ class _Evaluation:
 
 
 def _evaluate(model, X, sample_weight=None, alternative_key=1, alternatives=True):
-    prefix, est = _split_model(model)
+    prefix, est = split_model(model)
     features = X if prefix is None else prefix.transform(X)
     data = est._choice_data(features, None, sample_weight, reset=False)
     u = (data.X @ est.coef_.astype(data.X.dtype)).astype(np.float64, copy=False)
@@ -174,7 +157,7 @@ def _check_unique_pairs(data, alt_codes, alt_labels):
 
 
 def _situation_index(X, data, model):
-    _, est = _split_model(model)
+    _, est = split_model(model)
     name = "situation"
     if not is_dense(X):
         key = est.situation_key
@@ -426,7 +409,7 @@ def counterfactual(
     (0.0, 1.0)
     """
     _check_long(X, "counterfactual")
-    _, est = _split_model(model)
+    _, est = split_model(model)
     before = _evaluate(model, X, sample_weight, alternative_key)
     X_after = apply_scenario(
         X,
@@ -489,7 +472,7 @@ def _attribute_values(X, attribute):
 
 def _utility_derivative(model, X, attribute, ev):
     """``du/dx`` on every canonical row when the column ``attribute`` changes."""
-    prefix, est = _split_model(model)
+    prefix, est = split_model(model)
     x = _attribute_values(X, attribute)
     if prefix is None:
         names = coef_names(est)
@@ -764,7 +747,7 @@ def willingness_to_pay(
     >>> list(willingness_to_pay(est, "x0", cost="x1").columns[:2])
     ['wtp', 'std err']
     """
-    _, est = _split_model(model)
+    _, est = split_model(model)
     names = coef_names(est)
     attributes = [attributes] if isinstance(attributes, str) else list(attributes)
     for name in [*attributes, cost]:
@@ -894,7 +877,7 @@ def consumer_surplus_change(model, X_before, X_after, *, cost, sample_weight=Non
     """
     _check_long(X_before, "consumer_surplus_change")
     _check_long(X_after, "consumer_surplus_change")
-    _, est = _split_model(model)
+    _, est = split_model(model)
     before = _evaluate(model, X_before, sample_weight, alternatives=False)
     after = _evaluate(model, X_after, alternatives=False)
     labels_b = pd.Index(before.data.situation_labels)

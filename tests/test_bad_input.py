@@ -55,6 +55,7 @@ def test_situation_without_choice_points_to_splitter(long_data):
     assert "SituationKFold" in str(err.value)
 
 
+@pytest.mark.filterwarnings("ignore:.*offer a single alternative")
 def test_kfold_on_long_data_fails_and_names_the_splitter(long_data):
     X, y = long_data
     X = X.sample(frac=1.0, random_state=0)  # shuffled rows: KFold cuts situations
