@@ -329,8 +329,12 @@ def _segment_of_row(segments, row):
 
 def _check_finite_rows(values, segments, labels, features, order):
     # Row sums are non-finite whenever a row holds NaN or inf (and, rarely, when
-    # huge finite values overflow): a cheap O(n_rows) screen before the exact test.
-    suspect = np.flatnonzero(~np.isfinite(values.sum(axis=1)))
+    # huge finite values overflow): a cheap O(n_rows) screen before the exact test,
+    # itself skipped when the total is finite (see _finite_rows).
+    with np.errstate(invalid="ignore", over="ignore"):
+        if np.isfinite(values.sum()):
+            return
+        suspect = np.flatnonzero(~np.isfinite(values.sum(axis=1)))
     if suspect.size == 0:
         return
     bad = ~np.isfinite(values[suspect])
@@ -414,45 +418,48 @@ def dense_block(X, y=None, sample_weight=None):
             "alternative are required"
         )
     # NaN or inf anywhere in a row makes its sum non-finite: screen on the sums.
-    row_sums = X.sum(axis=2)
-    available = np.isfinite(row_sums)
-    if not available.all():
-        suspect = np.argwhere(~available)
-        cells = X[suspect[:, 0], suspect[:, 1]]
+    available = _finite_rows(X)
+    complete = available is None or bool(available.all())
+    if not complete:
+        suspect = np.flatnonzero(~available.ravel())
+        cells = _take_rows(X, suspect)
         all_nan = np.isnan(cells).all(axis=1)
-        finite = np.isfinite(cells).all(axis=1)
-        # Huge finite values can overflow the sum: those rows are available.
-        available[suspect[finite, 0], suspect[finite, 1]] = True
-        bad = ~(all_nan | finite)
-        if bad.any():
-            s, j = suspect[np.argmax(bad)]
+        # The few rows not all NaN: finite ones only overflowed the sum (they are
+        # available), the others are errors.
+        mixed = np.flatnonzero(~all_nan)
+        finite = np.isfinite(cells[mixed]).all(axis=1)
+        available.ravel()[suspect[mixed[finite]]] = True
+        if not finite.all():
+            s, j = divmod(int(suspect[mixed[np.argmin(finite)]]), J)
             k = int(np.flatnonzero(~np.isfinite(X[s, j]))[0])
             raise ValueError(
                 f"X contains NaN or inf in feature {k} of available alternative {j} "
                 f"of situation {s}. In the dense format an unavailable alternative "
                 "has all its features NaN; an available one must be finite"
             )
-    sizes = available.sum(axis=1)
+        complete = bool(available.all())
+    # Complete data (the common case) skips the per-row passes below.
+    sizes = np.full(n, J) if complete else available.sum(axis=1)
     if np.any(sizes == 0):
         s = int(np.flatnonzero(sizes == 0)[0])
         raise ValueError(
             f"situation {s} has no available alternative (all its feature rows are "
             "NaN): remove it"
         )
-    if available.all():
+    if complete:
         values = X.reshape(n * J, K)
         rows = None
     else:
         rows = np.flatnonzero(available.ravel())
-        values = X.reshape(n * J, K)[rows]
+        values = _take_rows(X, rows)
     values = np.ascontiguousarray(values)
     segments = make_segments(sizes)
 
     y_rows = w_sit = None
     if y is not None:
         counts = _dense_counts(y, n, J)
-        chosen_unavailable = (counts > 0) & ~available
-        if chosen_unavailable.any():
+        chosen_unavailable = False if complete else (counts > 0) & ~available
+        if np.any(chosen_unavailable):
             s, j = np.argwhere(chosen_unavailable)[0]
             raise ValueError(
                 f"y chooses alternative {j} in situation {s}, but that alternative is "
@@ -471,6 +478,41 @@ def dense_block(X, y=None, sample_weight=None):
         situation_labels=np.arange(n),
         dense=True,
     )
+
+
+def _finite_rows(X):
+    """Which rows ``X[s, j]`` of a dense (n, J, K) array have a finite sum.
+
+    Returns None when all of them do, else a boolean array of shape (n, J).
+
+    NaN or inf anywhere in a row makes its sum non-finite (as do, rarely, huge
+    finite values whose sum overflows). One sum over the whole array runs at
+    memory speed and settles the usual case of complete data; numpy's
+    ``X.sum(axis=2)`` over the short last axis is about 5 times slower (0.25 s
+    against 0.05 s for 10^6 x 10 x 10), so it runs only when the total is not
+    finite.
+    """
+    n, J, K = X.shape
+    with np.errstate(invalid="ignore", over="ignore"):
+        if np.isfinite(X.sum()):
+            return None
+        if X.flags.c_contiguous and K:
+            # A BLAS matrix-vector product: about twice as fast as X.sum(axis=2).
+            row_sums = X.reshape(n * J, K) @ np.ones(K, dtype=X.dtype)
+            return np.isfinite(row_sums).reshape(n, J)
+        return np.isfinite(X.sum(axis=2))
+
+
+def _take_rows(X, flat_rows):
+    """Rows ``X[s, j]`` at flat positions ``s * J + j``, shape (len, K), in a copy.
+
+    ``np.take`` on the (n * J, K) view gathers whole rows about twice as fast as
+    fancy indexing; X itself is never copied.
+    """
+    n, J, K = X.shape
+    if X.flags.c_contiguous:
+        return np.take(X.reshape(n * J, K), flat_rows, axis=0)
+    return X[flat_rows // J, flat_rows % J]
 
 
 def _dense_counts(y, n, J):
