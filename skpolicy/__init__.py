@@ -1,6 +1,7 @@
 """skpolicy: conditional logit (McFadden) choice models and linear softmax policies,
 native to scikit-learn and pandas."""
 
+from ._config import config_context, get_config, set_config
 from ._estimator import SoftmaxChoiceEstimator
 from .model_selection import SituationKFold
 from .preprocessing import ChoiceSpecification
@@ -12,4 +13,7 @@ __all__ = [
     "SituationKFold",
     "SoftmaxChoiceEstimator",
     "__version__",
+    "config_context",
+    "get_config",
+    "set_config",
 ]

@@ -158,3 +158,24 @@ def test_float32_features_stay_float32_and_agree():
     assert l32 == pytest.approx(l64, rel=1e-6)
     np.testing.assert_allclose(g32, g64, atol=1e-5)
     np.testing.assert_allclose(h32, h64, atol=1e-5)
+
+
+def test_hessian_keeps_its_digits_when_choices_are_nearly_certain():
+    """The Hessian is a covariance: centring on xbar_s avoids the cancellation of
+    sum_i q_i x_i x_i' - xbar' (wn) xbar when one alternative takes nearly all the
+    probability (checked against a long-double computation, situation by situation).
+    """
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 4, 2)) * 1e4
+    y = rng.integers(0, 4, size=50)
+    coef = np.array([-1.0, 0.5])
+    expected = np.zeros((2, 2))
+    for Xs in X.astype(np.longdouble):
+        u = Xs @ coef.astype(np.longdouble)
+        p = np.exp(u - u.max())
+        p /= p.sum()
+        centred = Xs - p @ Xs
+        expected += (centred.T * p) @ centred
+    _, _, hess = LinearChoiceLoss(dense_block(X, y)).gradient_hessian(coef)
+    assert 1e-12 < np.abs(expected).max() < 1e-9
+    np.testing.assert_allclose(hess * 50, expected.astype(float), rtol=1e-9)
