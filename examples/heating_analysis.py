@@ -23,6 +23,7 @@ from skpolicy import ChoiceSpecification, SoftmaxChoiceEstimator
 from skpolicy.datasets import load_heating
 from skpolicy.inference import coef_table, summary
 from skpolicy.postestimation import (
+    apply_scenario,
     consumer_surplus_change,
     counterfactual,
     elasticities,
@@ -65,16 +66,11 @@ def main(figure="heating_analysis.png"):
     )
 
     # 5. Counterfactual: a 10 % rebate on heat-pump installation costs.
-    alternative = X.index.get_level_values(1)
-
-    def rebate(frame):
-        ic = frame["ic"].where(alternative != "hp", frame["ic"] * 0.9)
-        return frame.assign(ic=ic)
-
-    shares = counterfactual(model, X, changes=rebate)
+    rebate = {"changes": {"ic": lambda ic: 0.9 * ic}, "alternatives": ["hp"]}
+    shares = counterfactual(model, X, **rebate)
     print("\nshares before and after a 10% heat-pump rebate:")
     print(shares.round(4).to_string())
-    surplus = consumer_surplus_change(model, X, rebate(X), cost="ic")
+    surplus = consumer_surplus_change(model, X, apply_scenario(X, **rebate), cost="ic")
     print(
         f"consumer surplus gain: {surplus.mean:.2f} $ per household "
         f"({surplus.total:.0f} $ in all)"
@@ -89,6 +85,7 @@ def main(figure="heating_analysis.png"):
     except ImportError:
         print("\nno figure: matplotlib is missing (pip install 'skpolicy[plot]')")
         return
+    alternative = X.index.get_level_values(1)
     observed = pd.Series(y.to_numpy(), index=alternative).groupby(level=0).mean()
     predicted = predict_shares(model, X)
     table = coef_table(model, X, y)
