@@ -101,6 +101,11 @@ def main():
                     f"{passes:6d} {peak / 2**20:9.1f} "
                     f"{peak / 2**20 / feature_mb:13.2f} {est.log_likelihood_:16.6f}"
                 )
+    print(
+        "peak = largest allocation total during one fit (tracemalloc: numpy's "
+        "arrays; the numba kernel's small per-thread buffers are not traced); "
+        "resident memory: benchmarks/profile_memory.py"
+    )
 
 
 if __name__ == "__main__":
