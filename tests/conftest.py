@@ -1,3 +1,7 @@
+import json
+from importlib import resources
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,3 +48,55 @@ def ragged_weighted_counts():
     counts[np.arange(60), y] += 1
     weights = rng.uniform(0.2, 3.0, size=60)
     return X, counts.astype(float), weights
+
+
+# --------------------------------------------------------------------------------
+# Heating: published mlogit results and the data built by hand from the CSV
+# --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def published():
+    """tests/data/heating_published.json: mlogit's published Heating results."""
+    return json.loads(
+        (Path(__file__).parent / "data" / "heating_published.json").read_text()
+    )
+
+
+def _published_precision(value):
+    """Half a unit in the last printed digit of a published number."""
+    text = repr(abs(value))
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return 0.5 * 10.0 ** (-decimals)
+
+
+@pytest.fixture(scope="session")
+def published_precision():
+    """The tolerance a published number carries, as a function of the number."""
+    return _published_precision
+
+
+@pytest.fixture(scope="session")
+def heating_by_hand(published):
+    """The shipped wide Heating CSV turned into long format by hand.
+
+    Independent of ``skpolicy.reshape`` and ``load_heating``: a (idcase, alt)
+    MultiIndex and the columns ic, oc and chosen (0/1).
+    """
+    path = resources.files("skpolicy.datasets") / "data" / "heating.csv.gz"
+    with resources.as_file(path) as file:
+        wide = pd.read_csv(file)
+    assert len(wide) == published["data"]["n_rows"]
+    frames = [
+        pd.DataFrame(
+            {
+                "idcase": wide["idcase"],
+                "alt": alt,
+                "ic": wide[f"ic.{alt}"],
+                "oc": wide[f"oc.{alt}"],
+                "chosen": (wide["depvar"] == alt).astype(int),
+            }
+        )
+        for alt in published["data"]["alternatives"]
+    ]
+    return pd.concat(frames).set_index(["idcase", "alt"]).sort_index()

@@ -1,18 +1,12 @@
 """The command-line main job: ``python -m skpolicy`` and its errors."""
 
-import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from skpolicy._cli import main
 from skpolicy.datasets import load_heating
-
-PUBLISHED = json.loads(
-    (Path(__file__).parent / "data" / "heating_published.json").read_text()
-)["models"]
 
 
 def run_main(capsys, *argv):
@@ -30,12 +24,12 @@ def table_value(text, name, column=0):
     raise AssertionError(f"{name} not in the summary:\n{text}")
 
 
-def test_default_job_fits_heating_with_constants():
+def test_default_job_fits_heating_with_constants(published):
     """`python -m skpolicy` with no arguments prints mlogit's published model."""
     done = subprocess.run(
         [sys.executable, "-m", "skpolicy"], capture_output=True, text=True, check=True
     )
-    published = PUBLISHED["heating_asc"]["published"]
+    published = published["models"]["heating_asc"]["published"]
     names = {
         "asc_ec": "asc[ec]",
         "asc_er": "asc[er]",
@@ -55,7 +49,7 @@ def test_default_job_fits_heating_with_constants():
     assert done.stderr == ""
 
 
-def test_long_csv(tmp_path, capsys):
+def test_long_csv(tmp_path, capsys, published):
     X, y = load_heating(return_X_y=True)
     path = tmp_path / "long.csv"
     X.assign(choice=y).reset_index().to_csv(path, index=False)
@@ -73,12 +67,12 @@ def test_long_csv(tmp_path, capsys):
         alternative,
     )
     assert code == 0
-    coef = PUBLISHED["heating_noasc"]["published"]["coefficients"]["ic"]
+    coef = published["models"]["heating_noasc"]["published"]["coefficients"]["ic"]
     assert table_value(out, "ic") == pytest.approx(coef, rel=1e-4)
     assert "asc[" not in out
 
 
-def test_wide_csv_with_cluster_robust_errors(tmp_path, capsys):
+def test_wide_csv_with_cluster_robust_errors(tmp_path, capsys, published):
     wide = load_heating(format="wide").frame
     path = tmp_path / "wide.csv.gz"
     wide.to_csv(path, index=False)
@@ -102,7 +96,7 @@ def test_wide_csv_with_cluster_robust_errors(tmp_path, capsys):
     )
     assert code == 0
     assert "cluster" in out
-    coef = PUBLISHED["heating_asc"]["published"]["coefficients"]["asc_gc"]
+    coef = published["models"]["heating_asc"]["published"]["coefficients"]["asc_gc"]
     assert table_value(out, "asc[gc]") == pytest.approx(coef, rel=1e-4)
 
 

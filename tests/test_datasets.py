@@ -1,7 +1,6 @@
 """skpolicy.datasets.load_heating: formats, contents, provenance and packaging."""
 
 import fnmatch
-import json
 from importlib import resources
 from pathlib import Path
 
@@ -12,8 +11,6 @@ import pytest
 from skpolicy.datasets import load_heating
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLISHED = json.loads((ROOT / "tests" / "data" / "heating_published.json").read_text())
-ALTS = PUBLISHED["data"]["alternatives"]
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +21,8 @@ def raw():
         return pd.read_csv(file)
 
 
-def test_long_bunch(raw):
+def test_long_bunch(raw, published):
+    alts = published["data"]["alternatives"]
     bunch = load_heating()
     assert set(bunch) == {
         "frame",
@@ -35,23 +33,23 @@ def test_long_bunch(raw):
         "DESCR",
     }
     frame, data, target = bunch.frame, bunch.data, bunch.target
-    assert frame.shape == (PUBLISHED["data"]["n_rows"] * len(ALTS), 7)
+    assert frame.shape == (published["data"]["n_rows"] * len(alts), 7)
     assert frame.index.names == ["idcase", "alt"]
     assert bunch.feature_names == list(data.columns)
     assert bunch.feature_names == ["ic", "oc", "income", "agehed", "rooms", "region"]
     assert target.name == "chosen"
     pd.testing.assert_frame_equal(frame.drop(columns="chosen"), data)
     pd.testing.assert_series_equal(frame["chosen"], target)
-    assert sorted(bunch.target_names) == sorted(ALTS)
+    assert sorted(bunch.target_names) == sorted(alts)
     # One choice per house, on the alternative named in depvar.
     chosen = target[target == 1].index.to_frame(index=False)
     assert list(chosen["idcase"]) == list(raw["idcase"])
     assert list(chosen["alt"]) == list(raw["depvar"])
 
 
-def test_long_values_match_the_csv(raw):
+def test_long_values_match_the_csv(raw, published):
     data = load_heating().data
-    for alt in ALTS:
+    for alt in published["data"]["alternatives"]:
         rows = data.xs(alt, level="alt")
         np.testing.assert_array_equal(rows.index, raw["idcase"])
         np.testing.assert_array_equal(rows["ic"], raw[f"ic.{alt}"])

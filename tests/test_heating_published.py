@@ -7,51 +7,11 @@ analytic Hessian, and log-likelihood. The alternative-specific constants are bui
 by hand here.
 """
 
-import json
-from importlib import resources
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from skpolicy import SoftmaxChoiceEstimator
-
-PUBLISHED = json.loads(
-    (Path(__file__).parent / "data" / "heating_published.json").read_text()
-)
-ALTERNATIVES = PUBLISHED["data"]["alternatives"]
-
-
-@pytest.fixture(scope="module")
-def heating_long():
-    """The wide Heating table turned into long format by hand, per published.json."""
-    path = resources.files("skpolicy.datasets") / "data" / "heating.csv.gz"
-    with resources.as_file(path) as file:
-        wide = pd.read_csv(file)
-    assert len(wide) == PUBLISHED["data"]["n_rows"]
-    frames = []
-    for alt in ALTERNATIVES:
-        frames.append(
-            pd.DataFrame(
-                {
-                    "idcase": wide["idcase"],
-                    "alt": alt,
-                    "ic": wide[f"ic.{alt}"],
-                    "oc": wide[f"oc.{alt}"],
-                    "chosen": (wide["depvar"] == alt).astype(int),
-                }
-            )
-        )
-    long = pd.concat(frames).set_index(["idcase", "alt"]).sort_index()
-    return long
-
-
-def published_precision(value):
-    """Half a unit in the last printed digit of a published number."""
-    text = repr(abs(value))
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0 ** (-decimals)
 
 
 def standard_errors(est, X):
@@ -67,7 +27,7 @@ def standard_errors(est, X):
     return np.sqrt(np.diag(np.linalg.inv(hessian)))
 
 
-def check_model(est, X, published):
+def check_model(est, X, published, published_precision):
     names = list(X.columns)
     se = standard_errors(est, X)
     for k, name in enumerate(names):
@@ -83,18 +43,20 @@ def check_model(est, X, published):
     assert est.log_likelihood_ == pytest.approx(loglik, abs=published_precision(loglik))
 
 
-def test_heating_without_constants(heating_long):
-    X = heating_long[["ic", "oc"]]
-    est = SoftmaxChoiceEstimator().fit(X, heating_long["chosen"])
-    check_model(est, X, PUBLISHED["models"]["heating_noasc"]["published"])
-    ratio = PUBLISHED["models"]["heating_noasc"]["published"]["other"][
-        "ratio_oc_over_ic"
-    ]
+def test_heating_without_constants(heating_by_hand, published, published_precision):
+    X = heating_by_hand[["ic", "oc"]]
+    est = SoftmaxChoiceEstimator().fit(X, heating_by_hand["chosen"])
+    model = published["models"]["heating_noasc"]["published"]
+    check_model(est, X, model, published_precision)
+    ratio = model["other"]["ratio_oc_over_ic"]
     assert est.coef_[1] / est.coef_[0] == pytest.approx(ratio, abs=5e-8)
 
 
-def test_heating_with_constants_hp_reference(heating_long):
-    model = PUBLISHED["models"]["heating_asc"]
+def test_heating_with_constants_hp_reference(
+    heating_by_hand, published, published_precision
+):
+    heating_long = heating_by_hand
+    model = published["models"]["heating_asc"]
     alt = heating_long.index.get_level_values("alt")
     X = pd.DataFrame(
         {f"asc_{a}": (alt == a).astype(float) for a in model["model"]["asc"]},
@@ -102,7 +64,7 @@ def test_heating_with_constants_hp_reference(heating_long):
     )
     X[["ic", "oc"]] = heating_long[["ic", "oc"]]
     est = SoftmaxChoiceEstimator().fit(X, heating_long["chosen"])
-    check_model(est, X, model["published"])
+    check_model(est, X, model["published"], published_precision)
     # Mean fitted probabilities equal the observed shares (a property of the MLE
     # with a full set of constants).
     shares = model["published"]["other"]["mean_fitted_probabilities_equal_shares"]

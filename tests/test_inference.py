@@ -5,10 +5,7 @@ References are computed independently here: explicit per-situation loops, statsm
 per-group scores, hand-written formulas, and the published Heating results.
 """
 
-import json
 import warnings
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,36 +17,15 @@ from skpolicy._inference import constants_only_log_likelihood
 from skpolicy.datasets import make_choice_data
 from skpolicy.inference import TestResult, lr_test
 
-PUBLISHED = json.loads(
-    (Path(__file__).parent / "data" / "heating_published.json").read_text()
-)
-ALTERNATIVES = PUBLISHED["data"]["alternatives"]
-
-
 # --------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def heating():
+def heating(heating_by_hand):
     """Long Heating data with hand-built constants (hp reference), and choices."""
-    path = resources.files("skpolicy.datasets") / "data" / "heating.csv.gz"
-    with resources.as_file(path) as file:
-        wide = pd.read_csv(file)
-    frames = [
-        pd.DataFrame(
-            {
-                "idcase": wide["idcase"],
-                "alt": alt,
-                "ic": wide[f"ic.{alt}"],
-                "oc": wide[f"oc.{alt}"],
-                "chosen": (wide["depvar"] == alt).astype(int),
-            }
-        )
-        for alt in ALTERNATIVES
-    ]
-    long = pd.concat(frames).set_index(["idcase", "alt"]).sort_index()
+    long = heating_by_hand
     alt = long.index.get_level_values("alt")
     X = pd.DataFrame(
         {f"asc_{a}": (alt == a).astype(float) for a in ["ec", "er", "gc", "gr"]},
@@ -107,16 +83,12 @@ def loop_pieces(est, X, y, w_rows):
 # --------------------------------------------------------------------------------
 
 
-def published_precision(value):
-    text = repr(abs(value))
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0 ** (-decimals)
-
-
 @pytest.mark.parametrize("model", ["heating_asc", "heating_noasc"])
-def test_hessian_std_errors_reproduce_published(heating, model):
+def test_hessian_std_errors_reproduce_published(
+    heating, model, published, published_precision
+):
     X, y = heating
-    published = PUBLISHED["models"][model]["published"]
+    published = published["models"][model]["published"]
     names = list(published["coefficients"])
     est = SoftmaxChoiceEstimator().fit(X[names], y)
     stored = est.std_errors()
@@ -129,10 +101,10 @@ def test_hessian_std_errors_reproduce_published(heating, model):
     np.testing.assert_allclose(recomputed, stored, rtol=1e-9)
 
 
-def test_fit_statistics_match_mlogit_summary(heating, heating_fits):
+def test_fit_statistics_match_mlogit_summary(heating, heating_fits, published):
     X, y = heating
     full, _ = heating_fits
-    other = PUBLISHED["models"]["heating_asc"]["published"]["other"]
+    other = published["models"]["heating_asc"]["published"]["other"]
     fs = full.fit_statistics(X, y, alternative_key="alt")
     assert fs.attrs["reference"] == "constants only"
     assert fs["mcfadden_r2"] == pytest.approx(
