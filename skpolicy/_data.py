@@ -241,16 +241,20 @@ def _feature_dtype(frame):
     return np.float64
 
 
-def _check_numeric_columns(frame):
+def check_numeric_columns(frame, hint):
+    """Raise ValueError naming the first non-numeric (and non-bool) column.
+
+    Parameters
+    ----------
+    frame : pandas DataFrame
+    hint : str
+        What to do about it, appended to the message (callers differ in the fix).
+    """
     for name, dtype in frame.dtypes.items():
         if not (
             pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
         ):
-            raise ValueError(
-                f"column {name!r} of X has dtype {dtype}, not numeric. Encode it "
-                "first, e.g. with OneHotEncoder(sparse_output=False) in a "
-                'ColumnTransformer with .set_output(transform="pandas")'
-            )
+            raise ValueError(f"column {name!r} has dtype {dtype}, not numeric. {hint}")
 
 
 def long_block(features, situation_ids, y=None, sample_weight=None):
@@ -274,7 +278,11 @@ def long_block(features, situation_ids, y=None, sample_weight=None):
     n_rows = features.shape[0]
     if n_rows == 0:
         raise ValueError("X has no rows: at least one situation is required")
-    _check_numeric_columns(features)
+    check_numeric_columns(
+        features,
+        "Encode it first, e.g. with OneHotEncoder(sparse_output=False) in a "
+        'ColumnTransformer with .set_output(transform="pandas")',
+    )
     codes, labels = factorize(situation_ids)
     sizes = np.bincount(codes)
     if sizes.shape[0] == n_rows and n_rows > 1:

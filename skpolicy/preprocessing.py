@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import label
+from ._data import check_numeric_columns, label
 from .formula import fit_expression, parse_formula, transform_expression
 from .reshape import check_long_frame, key_values
 
@@ -394,7 +394,7 @@ class ChoiceSpecification(TransformerMixin, BaseEstimator):
     def _fit_term(self, term, X):
         """State of a term: ("column", [name]) or (formulaic spec, [names])."""
         if term in X.columns:
-            self._check_numeric(X, term)
+            check_numeric_columns(X[[term]], ENCODE_HINT)
             return ("column", [term])
         if isinstance(term, str) and not term.isidentifier():
             spec, names = fit_expression(term, X)
@@ -404,16 +404,6 @@ class ChoiceSpecification(TransformerMixin, BaseEstimator):
             "Inside a Pipeline, the columns are the previous step's "
             "get_feature_names_out()"
         )
-
-    @staticmethod
-    def _check_numeric(X, column):
-        dtype = X[column].dtype
-        if not (
-            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-        ):
-            raise ValueError(
-                f"column {column!r} has dtype {dtype}, not numeric. {ENCODE_HINT}"
-            )
 
     # ------------------------------------------------------------ transform
     def transform(self, X):
@@ -449,7 +439,7 @@ class ChoiceSpecification(TransformerMixin, BaseEstimator):
         values = {}
         for term, (state, names) in self._term_state.items():
             if state == "column":
-                self._check_numeric(X, term)
+                check_numeric_columns(X[[term]], ENCODE_HINT)
                 values[term] = X[[term]].to_numpy(dtype=float)
             else:
                 values[term] = transform_expression(state, names, X)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._data import _dense_counts, _feature_dtype, label
+from ._data import _dense_counts, _feature_dtype, check_numeric_columns, label
 
 __all__ = ["dense_to_long", "long_to_dense", "wide_to_long"]
 
@@ -460,15 +460,11 @@ def long_to_dense(X, y=None, *, situation_key=0, alternative_key=1, alternatives
     situation_ids, s_column = key_values(X, situation_key, "situation")
     alternative_ids, a_column = key_values(X, alternative_key, "alternative")
     features = X.drop(columns=[c for c in (s_column, a_column) if c is not None])
-    for name, dtype in features.dtypes.items():
-        if not (
-            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-        ):
-            raise ValueError(
-                f"column {name!r} has dtype {dtype}, not numeric, so it cannot go "
-                "into a dense float array: encode it first (e.g. pd.get_dummies or "
-                "OneHotEncoder) or drop it"
-            )
+    check_numeric_columns(
+        features,
+        "A dense float array cannot hold it: encode it first (e.g. pd.get_dummies "
+        "or OneHotEncoder) or drop it",
+    )
     s_codes, situations = pd.factorize(situation_ids)
     if alternatives is None:
         j_codes, alternatives = _factorize(alternative_ids, sort=True)
