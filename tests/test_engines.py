@@ -202,6 +202,11 @@ def test_estimator_fits_the_same_with_either_engine(format):
 
 
 @needs_numba
+# Python >= 3.12 warns about fork() in any multi-threaded process; forking after the
+# kernel's threads have run is exactly what this test checks.
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
 def test_numba_engine_works_in_a_forked_child():
     import multiprocessing
 
