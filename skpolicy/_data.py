@@ -154,6 +154,77 @@ def check_choice_format(X):
     )
 
 
+def locate_key(X, key, param, hint=""):
+    """Where the id that ``key`` names lives in long X: an index level or a column.
+
+    Parameters
+    ----------
+    X : pandas DataFrame
+    key : int or str
+        Index level (position or name); a str that is not a level name is looked
+        up among the columns.
+    param : str
+        The user's parameter that holds ``key`` (e.g. ``"situation_key"``), for
+        messages.
+    hint : str, default=""
+        What to do about a bad key, appended to the message.
+
+    Returns
+    -------
+    kind : {"level", "column"}
+    where : int or str
+        The level number, or the column name.
+    """
+    index = X.index
+    names = list(index.names)
+    if isinstance(key, str) and key not in names:
+        if key in X.columns:
+            return "column", key
+        raise ValueError(
+            f"{param}={key!r} is neither an index level (levels: {names}) nor a "
+            f"column of X. {hint}".rstrip()
+        )
+    if key in names:
+        return "level", names.index(key)
+    if isinstance(key, (int, np.integer)) and -index.nlevels <= key < index.nlevels:
+        return "level", int(key) % index.nlevels
+    raise ValueError(
+        f"{param}={key!r} but the index of X has only {index.nlevels} level(s). "
+        f"{hint}".rstrip()
+    )
+
+
+def key_values(X, key, what, hint=None):
+    """Per-row values of an id stored in an index level or a column of X.
+
+    Parameters
+    ----------
+    X : pandas DataFrame
+    key : int or str
+        As in :func:`locate_key`; the parameter is called ``<what>_key``.
+    what : str
+        ``"situation"`` or ``"alternative"``, for messages.
+    hint : str, default=None
+        Appended to the message of a bad key; None says where the id can be.
+
+    Returns
+    -------
+    values : pandas Index of shape (n_rows,)
+    column : str or None
+        The column the ids came from, None when they came from the index.
+    """
+    if hint is None:
+        hint = (
+            f"The {what} id must be an index level, e.g. "
+            f"X.set_index(['situation', 'alternative']), or a column named by "
+            f"{what}_key"
+        )
+    kind, where = locate_key(X, key, f"{what}_key", hint)
+    if kind == "column":
+        return pd.Index(X[where]), where
+    return X.index.get_level_values(where), None
+
+
 def split_situations(X, situation_key=0):
     """Separate the situation ids of a long DataFrame from its feature columns.
 
@@ -172,27 +243,13 @@ def split_situations(X, situation_key=0):
     situation_ids : ndarray or pandas Index of shape (n_rows,)
         The situation id of every row.
     """
+    kind, where = locate_key(X, situation_key, "situation_key", FORMATS_HINT)
+    if kind == "column":
+        return X.drop(columns=where), X[where].to_numpy()
     index = X.index
-    names = [n for n in index.names if n is not None]
-    if isinstance(situation_key, str) and situation_key not in names:
-        if situation_key in X.columns:
-            return X.drop(columns=situation_key), X[situation_key].to_numpy()
-        raise ValueError(
-            f"situation_key={situation_key!r} is neither an index level "
-            f"(levels: {list(index.names)}) nor a column of X. {FORMATS_HINT}"
-        )
-    if isinstance(situation_key, (int, np.integer)) and not (
-        -index.nlevels <= situation_key < index.nlevels
-    ):
-        raise ValueError(
-            f"situation_key={situation_key} but the index of X has only "
-            f"{index.nlevels} level(s). {FORMATS_HINT}"
-        )
     if isinstance(index, pd.MultiIndex):
-        level = index._get_level_number(situation_key)
         # The integer codes are already there: avoid materialising the labels.
-        codes = index.codes[level]
-        return X, _LevelIds(codes, index.levels[level])
+        return X, _LevelIds(index.codes[where], index.levels[where])
     return X, index
 
 

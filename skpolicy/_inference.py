@@ -40,7 +40,7 @@ from scipy import stats
 from scipy.sparse.csgraph import connected_components
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import is_dense, label
+from ._data import is_dense, key_values, label, locate_key
 from ._softmax import segment_logsumexp
 
 COV_TYPES = ("hessian", "opg", "robust", "cluster")
@@ -521,25 +521,17 @@ class ChoiceInferenceMixin:
         return data, codes
 
     def _group_column(self, X, key):
-        names = [n for n in X.index.names if n is not None]
-        if isinstance(key, str) and key in names or not isinstance(key, str):
-            try:
-                return X.index.get_level_values(key), X
-            except (KeyError, IndexError):
-                raise ValueError(
-                    f"groups={key!r} is not an index level of X (levels: "
-                    f"{list(X.index.names)})"
-                ) from None
-        if key in X.columns:
-            features = set(coef_names(self))
-            values = X[key].to_numpy()
-            # An id column that is not a feature would fail the feature-name check.
-            return values, X if key in features else X.drop(columns=key)
-        raise ValueError(
-            f"groups={key!r} is neither an index level (levels: "
-            f"{list(X.index.names)}) nor a column of X: give the name of the "
-            "decision-maker id, or an array of ids"
+        kind, where = locate_key(
+            X,
+            key,
+            "groups",
+            hint="Give the name of the decision-maker id, or an array of ids",
         )
+        if kind == "level":
+            return X.index.get_level_values(where), X
+        values = X[where].to_numpy()
+        # An id column that is not a feature would fail the feature-name check.
+        return values, X if where in set(coef_names(self)) else X.drop(columns=where)
 
     def _situation_groups(self, data, values):
         n_user = data.output_shape[0]
@@ -955,14 +947,13 @@ class ChoiceInferenceMixin:
         """Alternative id of each canonical row, or None when X has none."""
         found = None
         if not is_dense(X):
-            index = X.index
-            if isinstance(key, str) and key in X.columns and key not in index.names:
-                found = X[key].to_numpy()
-            elif index.nlevels > 1:
-                try:
-                    found = np.asarray(index.get_level_values(key))
-                except (KeyError, IndexError):
-                    found = None
+            try:
+                ids, column = key_values(X, key, "alternative")
+            except ValueError:
+                ids = None
+            # A one-level index holds only the situation id.
+            if ids is not None and (column is not None or X.index.nlevels > 1):
+                found = np.asarray(ids)
         if found is None:
             if reference == "constants":
                 raise ValueError(

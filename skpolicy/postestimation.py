@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from ._data import is_dense, label
+from ._data import is_dense, key_values, label
 from ._inference import coef_names, estimate_table
 from ._pipeline import split_model
 from ._softmax import segment_logsumexp
 from .inference import through_pipeline
+from .reshape import check_long_frame
 
 __all__ = [
     "SurplusChange",
@@ -59,28 +60,9 @@ _STEP = 6e-6
 # --------------------------------------------------------------------------------
 
 
-def _check_long(X, function):
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"{function} needs long data: a pandas DataFrame with one row per "
-            "available (situation, alternative) and the situation and alternative "
-            f"ids in its index, got {type(X).__name__}"
-        )
-
-
-def _level(X, key, what):
-    """Values of an index level (position or name) or column of X."""
-    names = [n for n in X.index.names if n is not None]
-    if isinstance(key, str) and key not in names and key in X.columns:
-        return X[key].to_numpy()
-    try:
-        return np.asarray(X.index.get_level_values(key))
-    except (KeyError, IndexError):
-        raise ValueError(
-            f"{what}={key!r} is not an index level (levels: {list(X.index.names)}) "
-            "or column of X: give the level holding the alternative id, e.g. "
-            "X.set_index(['situation', 'alternative'])"
-        ) from None
+def _ids(X, key, what):
+    """Per-row ids (ndarray) from an index level or a column of long X."""
+    return np.asarray(key_values(X, key, what)[0])
 
 
 @dataclass(frozen=True)
@@ -122,7 +104,7 @@ def _evaluate(model, X, sample_weight=None, alternative_key=1, alternatives=True
         if is_dense(X):
             alt = data.user_alternative(np.arange(n_rows))
         else:
-            alt = _level(X, alternative_key, "alternative_key")[user_rows]
+            alt = _ids(X, alternative_key, "alternative")[user_rows]
         alt_codes, alt_labels = pd.factorize(alt, sort=True)
         alt_labels = pd.Index(alt_labels, name=_alternative_name(X, alternative_key))
         _check_unique_pairs(data, alt_codes, alt_labels)
@@ -264,9 +246,9 @@ def apply_scenario(
     ...                alternatives=["b"])["price"].tolist()
     [1.0, 1.0, 3.0, 2.0]
     """
-    _check_long(X, "apply_scenario")
+    check_long_frame(X, "apply_scenario")
     out = X.copy()
-    alt = _level(X, alternative_key, "alternative_key")
+    alt = _ids(X, alternative_key, "alternative")
     known = pd.unique(alt)
     if changes is not None:
         if callable(changes):
@@ -299,8 +281,8 @@ def apply_scenario(
     if remove is not None:
         remove = [remove] if np.isscalar(remove) else list(remove)
         _check_known(remove, known, "remove")
-        out_alt = _level(out, alternative_key, "alternative_key")
-        situations = _level(out, situation_key, "situation_key")
+        out_alt = _ids(out, alternative_key, "alternative")
+        situations = _ids(out, situation_key, "situation")
         keep = ~np.isin(out_alt, remove)
         left = pd.unique(situations[keep])
         emptied = np.setdiff1d(pd.unique(situations), left)
@@ -336,9 +318,9 @@ def _append_rows(X, add, situation_key, alternative_key):
             f"{missing}, extra columns {extra}, {add.index.nlevels} index level(s) "
             f"for {X.index.nlevels}"
         )
-    new_sit = _level(add, situation_key, "situation_key")
+    new_sit = _ids(add, situation_key, "situation")
     unknown = np.setdiff1d(
-        pd.unique(new_sit), pd.unique(_level(X, situation_key, "situation_key"))
+        pd.unique(new_sit), pd.unique(_ids(X, situation_key, "situation"))
     )
     if unknown.size:
         raise ValueError(
@@ -348,8 +330,8 @@ def _append_rows(X, add, situation_key, alternative_key):
     out = pd.concat([X, add[list(X.columns)]])
     pairs = pd.MultiIndex.from_arrays(
         [
-            _level(out, situation_key, "situation_key"),
-            _level(out, alternative_key, "alternative_key"),
+            _ids(out, situation_key, "situation"),
+            _ids(out, alternative_key, "alternative"),
         ]
     )
     dup = pairs.duplicated()
@@ -408,7 +390,7 @@ def counterfactual(
     >>> float(table.loc[2, "after"]), round(float(table["after"].sum()), 12)
     (0.0, 1.0)
     """
-    _check_long(X, "counterfactual")
+    check_long_frame(X, "counterfactual")
     _, est = split_model(model)
     before = _evaluate(model, X, sample_weight, alternative_key)
     X_after = apply_scenario(
@@ -494,7 +476,7 @@ def _utility_derivative(model, X, attribute, ev):
 
 
 def _derivatives(model, X, attribute, kind, sample_weight, alternative_key):
-    _check_long(X, "elasticities and marginal effects")
+    check_long_frame(X, "elasticities and marginal effects")
     if kind not in ("alternative", "case"):
         raise ValueError(f"kind={kind!r}: choose 'alternative' or 'case'")
     x = _attribute_values(X, attribute)
@@ -875,8 +857,8 @@ def consumer_surplus_change(model, X_before, X_after, *, cost, sample_weight=Non
     >>> round(change.mean, 6)  # every alternative 1 cheaper: surplus rises by 1
     1.0
     """
-    _check_long(X_before, "consumer_surplus_change")
-    _check_long(X_after, "consumer_surplus_change")
+    check_long_frame(X_before, "consumer_surplus_change")
+    check_long_frame(X_after, "consumer_surplus_change")
     _, est = split_model(model)
     before = _evaluate(model, X_before, sample_weight, alternatives=False)
     after = _evaluate(model, X_after, alternatives=False)

@@ -29,9 +29,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import check_numeric_columns, label
+from ._data import check_numeric_columns, key_values, label
 from .formula import fit_expression, parse_formula, transform_expression
-from .reshape import check_long_frame, key_values
+from .reshape import check_long_frame
 
 __all__ = ["ChoiceSpecification"]
 

@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._data import _dense_counts, _feature_dtype, check_numeric_columns, label
+from ._data import (
+    _dense_counts,
+    _feature_dtype,
+    check_numeric_columns,
+    key_values,
+    label,
+)
 
 __all__ = ["dense_to_long", "long_to_dense", "wide_to_long"]
 
@@ -38,44 +44,6 @@ def check_long_frame(X, caller):
             f"{type(X).__name__}. Inside a Pipeline, call "
             '.set_output(transform="pandas") so that earlier steps keep the index'
         )
-
-
-def key_values(X, key, what):
-    """Per-row values of an id stored in an index level or a column of X.
-
-    Parameters
-    ----------
-    X : pandas DataFrame
-    key : int or str
-        Index level (position or name); a str that is not a level name is looked
-        up among the columns.
-    what : str
-        ``"situation"`` or ``"alternative"``, for messages.
-
-    Returns
-    -------
-    values : pandas Index of shape (n_rows,)
-    column : str or None
-        The column the ids came from, None when they came from the index.
-    """
-    index = X.index
-    level_names = [n for n in index.names if n is not None]
-    if isinstance(key, str) and key not in level_names:
-        if key in X.columns:
-            return pd.Index(X[key]), key
-        raise ValueError(
-            f"{what}_key={key!r} is neither an index level (levels: "
-            f"{list(index.names)}) nor a column of X"
-        )
-    if isinstance(key, (int, np.integer)) and key not in level_names:
-        if not -index.nlevels <= key < index.nlevels:
-            raise ValueError(
-                f"{what}_key={key} but the index of X has only {index.nlevels} "
-                f"level(s): the {what} id must be an index level, e.g. "
-                "X.set_index(['situation', 'alternative']), or name a column with "
-                f"{what}_key"
-            )
-    return index.get_level_values(key), None
 
 
 def _factorize(values, sort):

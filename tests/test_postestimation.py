@@ -492,7 +492,7 @@ def test_inputs_are_not_mutated(scaled, data):
 def test_error_messages(bare, custom, data):
     est, X = bare
     Xraw, y, _ = data
-    with pytest.raises(TypeError, match="needs long data.*ndarray"):
+    with pytest.raises(TypeError, match="needs long choice data.*ndarray"):
         elasticities(est, X.to_numpy(), "price")
     with pytest.raises(TypeError, match="got StandardScaler"):
         predict_shares(StandardScaler(), X)
@@ -504,7 +504,9 @@ def test_error_messages(bare, custom, data):
         marginal_effects(est, X, "price", kind="both")
     with pytest.raises(ValueError, match="attribute 'price' has dtype"):
         elasticities(custom, Xraw.assign(price=Xraw["price"].astype(str)), "price")
-    with pytest.raises(ValueError, match="alternative_key='alt' is not an index level"):
+    with pytest.raises(
+        ValueError, match="alternative_key='alt' is neither an index level"
+    ):
         predict_shares(est, X, alternative_key="alt")
     with pytest.raises(ValueError, match=r"remove names alternative\(s\) \['plane'\]"):
         counterfactual(est, X, remove=["plane"])
