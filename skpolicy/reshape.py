@@ -1,10 +1,10 @@
 """Reshape choice data: wide to long, long to dense and dense to long.
 
 - **wide**: one row per situation; an attribute of each alternative in a column
-  ``<attribute><sep><alternative>`` (``ic.gc``), the chosen alternative's label in
-  one column, everything else a case (situation-level) variable. This is how most
-  survey and stated-preference data arrive (mlogit's ``dfidx(shape="wide")``,
-  Biogeme's input).
+  ``<attribute><sep><alternative>`` (``ic.gc``, mlogit's ``dfidx(shape="wide")``)
+  or ``<alternative><sep><attribute>`` (``CAR_TT``, Biogeme's files), the chosen
+  alternative's label in one column, everything else a case (situation-level)
+  variable. This is how most survey and stated-preference data arrive.
 - **long**: the estimator's DataFrame format, one row per available (situation,
   alternative), the two ids in a MultiIndex.
 - **dense**: the estimator's array format, ``(n_situations, n_alternatives,
@@ -14,6 +14,9 @@ Case variables are ordinary columns of the long and dense formats (the same valu
 every alternative of a situation), so they survive every conversion. Nothing here
 loops over situations or rows, and the user's objects are never written to.
 """
+
+import re
+import string
 
 import numpy as np
 import pandas as pd
@@ -71,50 +74,129 @@ def _unique_labels(values, what):
 # --------------------------------------------------------------------------------
 
 
-def _varying_columns(data, alternatives, sep, varying, reserved):
-    """The (column, attribute, alternative label) triples of alternative columns."""
+LAYOUTS = ("attribute_first", "alternative_first")
+
+
+def _column_name(attribute, alternative, sep, layout):
+    """The wide column of one (attribute, alternative) pair."""
+    if layout == "attribute_first":
+        return f"{attribute}{sep}{alternative}"
+    return f"{alternative}{sep}{attribute}"
+
+
+def _name_form(sep, layout):
+    """``'<attribute>.<alternative>'`` or ``'<alternative>_<attribute>'``."""
+    return repr(_column_name("<attribute>", "<alternative>", sep, layout))
+
+
+def _split_name(column, alternatives, sep, layout):
+    """(attribute, alternative) of a column name, or None if it is not one."""
+    if not isinstance(column, str) or sep not in column:
+        return None
+    attribute_first = layout == "attribute_first"
+    if alternatives is None:
+        if attribute_first:
+            attribute, alt = column.rsplit(sep, 1)
+        else:
+            alt, attribute = column.split(sep, 1)
+    else:
+        # The longest alternative label that ends (or starts) the name, so that
+        # labels may themselves contain the separator.
+        matches = []
+        for a in alternatives:
+            part = f"{sep}{a}" if attribute_first else f"{a}{sep}"
+            fits = column.endswith(part) if attribute_first else column.startswith(part)
+            if fits and len(column) > len(part):
+                matches.append((len(part), a))
+        if not matches:
+            return None
+        size, alt = max(matches, key=lambda m: m[0])
+        attribute = column[:-size] if attribute_first else column[size:]
+    if not attribute or alt == "":
+        return None
+    return attribute, alt
+
+
+def _varying_columns(data, alternatives, sep, layout, varying, excluded):
+    """The (column, attribute, alternative label) triples of alternative columns.
+
+    ``excluded`` columns (choice, situation, availability columns found by a
+    template) are never alternative columns.
+    """
     if varying is None:
         candidates = [
-            c for c in data.columns if isinstance(c, str) and c not in reserved
+            c for c in data.columns if isinstance(c, str) and c not in excluded
         ]
     else:
         varying = [varying] if isinstance(varying, str) else list(varying)
         missing = [c for c in varying if c not in data.columns]
         if missing:
             raise ValueError(f"varying columns {missing} are not columns of data")
-        candidates = varying
+        candidates = [c for c in varying if c not in excluded]
     found = []
     for column in candidates:
-        if not isinstance(column, str) or sep not in column:
-            if varying is not None:
+        parts = _split_name(column, alternatives, sep, layout)
+        if parts is None:
+            if varying is None:
+                continue
+            if alternatives is None:
                 raise ValueError(
                     f"varying column {column!r} is not named "
-                    f"'<attribute>{sep}<alternative>' (sep={sep!r})"
+                    f"{_name_form(sep, layout)} (sep={sep!r}, layout={layout!r})"
                 )
-            continue
-        if alternatives is None:
-            attribute, alt = column.rsplit(sep, 1)
-        else:
-            # The longest alternative label that ends the name, so that labels
-            # may themselves contain the separator.
-            matches = [
-                (len(str(a)), a)
-                for a in alternatives
-                if column.endswith(f"{sep}{a}") and len(column) > len(f"{sep}{a}")
-            ]
-            if not matches:
-                if varying is not None:
-                    raise ValueError(
-                        f"varying column {column!r} does not end with "
-                        f"'{sep}<alternative>' for any of the alternatives "
-                        f"{list(alternatives)}"
-                    )
-                continue
-            alt = max(matches, key=lambda m: m[0])[1]
-            attribute = column[: -len(f"{sep}{alt}")]
-        if attribute and alt != "":
-            found.append((column, attribute, alt))
+            raise ValueError(
+                f"varying column {column!r} is not named "
+                f"{_name_form(sep, layout)} for any of the alternatives "
+                f"{list(alternatives)} (sep={sep!r}, layout={layout!r})"
+            )
+        found.append((column, *parts))
     return found
+
+
+def _availability_template(availability):
+    """(prefix, suffix) of an availability template, None for an attribute name."""
+    if availability is None or "{" not in availability and "}" not in availability:
+        return None
+    try:
+        fields = list(string.Formatter().parse(availability))
+    except ValueError as exc:
+        raise ValueError(
+            f"availability={availability!r} is not a valid name template ({exc}): "
+            "write e.g. '{alternative}_AV'"
+        ) from None
+    placeholders = [f for f in fields if f[1] is not None]
+    if len(placeholders) != 1 or placeholders[0][1:] != ("alternative", "", None):
+        found = [f"{{{f[1]}}}" for f in placeholders]
+        raise ValueError(
+            f"availability={availability!r} has the placeholder(s) {found}: a name "
+            "template holds {alternative} once and nothing else in braces, e.g. "
+            "'{alternative}_AV'"
+        )
+    where = fields.index(placeholders[0])
+    prefix = "".join(f[0] for f in fields[: where + 1])
+    suffix = "".join(f[0] for f in fields[where + 1 :])
+    if not prefix and not suffix:
+        raise ValueError(
+            f"availability={availability!r} would match every column: add the "
+            "fixed part of the names, e.g. '{alternative}_AV'"
+        )
+    return prefix, suffix
+
+
+def _template_columns(data, template, alternatives, excluded):
+    """{alternative: column} of the availability columns a template names."""
+    prefix, suffix = template
+    if alternatives is not None:
+        names = {a: f"{prefix}{a}{suffix}" for a in alternatives}
+        return {a: c for a, c in names.items() if c in data.columns}
+    pattern = re.compile(f"{re.escape(prefix)}(.+){re.escape(suffix)}", re.DOTALL)
+    columns = {}
+    for column in data.columns:
+        if isinstance(column, str) and column not in excluded:
+            match = pattern.fullmatch(column)
+            if match:
+                columns[match.group(1)] = column
+    return columns
 
 
 def _choice_codes(values, alternatives, situation_ids):
@@ -173,8 +255,10 @@ def wide_to_long(
     choice,
     alternatives=None,
     sep=".",
+    layout="attribute_first",
     varying=None,
     availability="avail",
+    fill_value=None,
     situation=None,
     names=("situation", "alternative"),
     chosen_name="chosen",
@@ -185,7 +269,9 @@ def wide_to_long(
     column named ``<attribute><sep><alternative>`` (``ic.gc``, ``ic.gr``, ...)
     holds an attribute of one alternative; the column ``choice`` holds the chosen
     alternative's label; every other column is a case (situation-level) variable,
-    repeated on each row of its situation.
+    repeated on each row of its situation. Biogeme's files name the alternative
+    first (``TRAIN_TT``, ``CAR_CO``, availability ``TRAIN_AV``): read them with
+    ``sep="_", layout="alternative_first"``.
 
     Parameters
     ----------
@@ -196,20 +282,33 @@ def wide_to_long(
         without choices (e.g. for prediction): no ``chosen_name`` column then.
     alternatives : list, default=None
         The alternatives, in the order of the rows of each situation. None reads
-        them from the column names (the text after the last ``sep``), in order of
-        first appearance. Give them when a case variable's name contains ``sep``
-        or an alternative label does.
+        them from the column names (the text after the last ``sep``, or before
+        the first one with ``layout="alternative_first"``), in order of first
+        appearance. Give them when a case variable's name contains ``sep`` or an
+        alternative label does.
     sep : str, default="."
         Separator between attribute and alternative in column names.
+    layout : {"attribute_first", "alternative_first"}, default="attribute_first"
+        Order of the two parts of an alternative column's name:
+        ``"attribute_first"`` reads ``<attribute><sep><alternative>`` (mlogit,
+        ``time.car``), ``"alternative_first"`` reads
+        ``<alternative><sep><attribute>`` (Biogeme, ``CAR_TT``).
     varying : list of str, default=None
         The alternative columns (attributes and availability); None takes every
         column whose name contains ``sep`` (and, when ``alternatives`` is given,
-        ends with one of them).
+        ends, or starts, with one of them).
     availability : str or None, default="avail"
-        Attribute name of availability indicators: columns
-        ``<availability><sep><alternative>`` with 0/1 or False/True. An
-        alternative without such a column is always available. Unavailable
+        Availability indicators, columns of 0/1 or False/True. A plain name is
+        an attribute, so its columns are named like the others (``avail.car``;
+        ``CAR_AV`` for ``availability="AV", layout="alternative_first"``). A
+        name template holding ``{alternative}`` names the columns whatever the
+        layout, e.g. ``"{alternative}_AV"`` or ``"available_{alternative}"``.
+        An alternative without such a column is always available. Unavailable
         alternatives get no row. None: every alternative is available.
+    fill_value : scalar, default=None
+        Value of an attribute for the alternatives that have no column of it
+        (Biogeme's ``SM_SEATS`` exists for one alternative only; 0 then means
+        "no effect" on the others). None: a missing column is an error.
     situation : str, default=None
         Column holding a unique situation id, which becomes index level 0; None
         numbers the situations 0, 1, ... in row order.
@@ -262,6 +361,24 @@ def wide_to_long(
     Traceback (most recent call last):
     ...
     ValueError: situation 1 chose 'bus', which is unavailable there (column ...)
+
+    Biogeme's layout, with an attribute that only one alternative has:
+
+    >>> biogeme = pd.DataFrame({
+    ...     "CHOICE": ["SM", "CAR"],
+    ...     "TRAIN_TT": [110, 90], "SM_TT": [60, 70], "CAR_TT": [120, 80],
+    ...     "SM_SEATS": [0, 1],
+    ...     "TRAIN_AV": [1, 1], "SM_AV": [1, 1], "CAR_AV": [0, 1],
+    ... })
+    >>> wide_to_long(biogeme, choice="CHOICE", sep="_", layout="alternative_first",
+    ...              availability="{alternative}_AV", fill_value=0)
+                            TT  SEATS  chosen
+    situation alternative
+    0         TRAIN        110      0       0
+              SM            60      0       1
+    1         TRAIN         90      0       0
+              SM            70      1       0
+              CAR           80      0       1
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(
@@ -269,6 +386,10 @@ def wide_to_long(
         )
     if not (isinstance(names, (tuple, list)) and len(names) == 2):
         raise ValueError(f"names must be a pair of level names, got {names!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    if not isinstance(sep, str) or not sep:
+        raise ValueError(f"sep must be a non-empty str, got {sep!r}")
     reserved = {c for c in (choice, situation) if c is not None}
     for what, column in (("choice", choice), ("situation", situation)):
         if column is not None and column not in data.columns:
@@ -276,14 +397,26 @@ def wide_to_long(
     if alternatives is not None:
         alternatives = list(_unique_labels(alternatives, "alternatives"))
 
-    found = _varying_columns(data, alternatives, sep, varying, reserved)
-    avail_columns = {alt: column for column, attr, alt in found if attr == availability}
-    found = [f for f in found if f[1] != availability]
+    template = _availability_template(availability)
+    if template is None:
+        template_columns = {}
+    else:
+        template_columns = _template_columns(data, template, alternatives, reserved)
+    excluded = reserved | set(template_columns.values())
+    found = _varying_columns(data, alternatives, sep, layout, varying, excluded)
+    if template is None:
+        avail_columns = {
+            alt: column for column, attr, alt in found if attr == availability
+        }
+        found = [f for f in found if f[1] != availability]
+    else:
+        avail_columns = template_columns
     if not found:
         raise ValueError(
             "no attribute columns found: wide_to_long looks for columns named "
-            f"'<attribute>{sep}<alternative>' (sep={sep!r}), e.g. 'price{sep}car'; "
-            f"the columns are {list(data.columns)}"
+            f"{_name_form(sep, layout)} (sep={sep!r}, layout={layout!r}), e.g. "
+            f"{_column_name('price', 'car', sep, layout)!r}; the columns are "
+            f"{list(data.columns)}"
         )
     if alternatives is None:
         alternatives = list(
@@ -293,15 +426,15 @@ def wide_to_long(
     columns = {(attr, alt): column for column, attr, alt in found}
     for attr in attributes:
         missing = [a for a in alternatives if (attr, a) not in columns]
-        if missing:
-            expected = [f"{attr}{sep}{a}" for a in missing]
+        if missing and fill_value is None:
+            expected = [_column_name(attr, a, sep, layout) for a in missing]
             raise ValueError(
                 f"attribute {attr!r} has no column for alternative(s) {missing} "
-                f"(expected {expected}). Every attribute needs one column per "
-                "alternative (NaN where the alternative is unavailable, with an "
-                "availability column); if some columns named "
-                f"'<name>{sep}<label>' are case variables, say which columns vary "
-                "with varying= or alternatives="
+                f"(expected {expected}). Give fill_value= (e.g. 0) to use one "
+                "value there, or add the columns (NaN where the alternative is "
+                "unavailable, with an availability column); if some columns named "
+                f"{_name_form(sep, layout)} are case variables, say which columns "
+                "vary with varying= or alternatives="
             )
 
     used = {column for column, _, _ in found} | set(avail_columns.values())
@@ -348,7 +481,13 @@ def wide_to_long(
     pieces = {}
     for attr in attributes:
         stacked = pd.concat(
-            [data[columns[attr, a]] for a in alternatives], ignore_index=True
+            [
+                data[columns[attr, a]]
+                if (attr, a) in columns
+                else pd.Series(fill_value, index=data.index)
+                for a in alternatives
+            ],
+            ignore_index=True,
         )
         pieces[attr] = stacked.take(rows_j * n + rows_s).set_axis(index)
     frame = pd.DataFrame(pieces, index=index)

@@ -190,6 +190,146 @@ def test_chosen_name_and_names(heating_wide):
     assert long.index.names == ["house", "system"] and "y" in long.columns
 
 
+@pytest.fixture
+def biogeme_wide(ragged_wide):
+    """ragged_wide renamed to Biogeme's layout: CAR_TIME, BUS_AV, ..."""
+    wide, avail = ragged_wide
+
+    def rename(column):
+        if "." not in column:
+            return column
+        attr, alt = column.split(".")
+        return f"{alt.upper()}_{'AV' if attr == 'avail' else attr.upper()}"
+
+    out = wide.rename(columns=rename).assign(mode=wide["mode"].str.upper())
+    return out, wide
+
+
+def upper_long(long):
+    """The long data of the lower-case table, with Biogeme's names."""
+    return long.rename(columns=str.upper).rename(index=str.upper, level=1)
+
+
+def test_alternative_first_layout(biogeme_wide):
+    biogeme, wide = biogeme_wide
+    expected = upper_long(wide_to_long(wide, choice="mode", situation="id"))
+    expected = expected.rename(
+        columns={"ID": "id", "MODE": "mode", "INCOME": "income", "FEMALE": "female"}
+    ).rename(columns={"CHOSEN": "chosen"})
+    long = wide_to_long(
+        biogeme,
+        choice="mode",
+        situation="id",
+        sep="_",
+        layout="alternative_first",
+        availability="AV",
+    )
+    pd.testing.assert_frame_equal(long, expected)
+    # The availability columns named by a template: the same data.
+    by_template = wide_to_long(
+        biogeme,
+        choice="mode",
+        situation="id",
+        sep="_",
+        layout="alternative_first",
+        availability="{alternative}_AV",
+    )
+    pd.testing.assert_frame_equal(by_template, expected)
+
+
+def test_alternative_first_with_listed_alternatives_containing_the_separator():
+    wide = pd.DataFrame(
+        {
+            "CHOICE": ["CAR_POOL", "CAR"],
+            "CAR_POOL_TT": [1.0, 2.0],
+            "CAR_TT": [3.0, 4.0],
+            "CAR_POOL_AV": [1, 1],
+            "HH_SIZE": [2, 3],
+        }
+    )
+    long = wide_to_long(
+        wide,
+        choice="CHOICE",
+        sep="_",
+        layout="alternative_first",
+        alternatives=["CAR_POOL", "CAR"],
+        availability="AV",
+    )
+    assert list(long.columns) == ["TT", "HH_SIZE", "chosen"]
+    assert long["TT"].tolist() == [1.0, 3.0, 2.0, 4.0]
+    assert long.loc[(0, "CAR_POOL"), "chosen"] == 1
+
+
+def test_availability_template_in_either_layout(ragged_wide):
+    wide, avail = ragged_wide
+    expected = wide_to_long(wide, choice="mode", situation="id")
+    renamed = wide.rename(
+        columns=lambda c: f"{c[6:]}_is_available" if c.startswith("avail.") else c
+    )
+    long = wide_to_long(
+        renamed,
+        choice="mode",
+        situation="id",
+        availability="{alternative}_is_available",
+    )
+    pd.testing.assert_frame_equal(long, expected)
+    # With the alternatives listed, the template names their columns.
+    listed = wide_to_long(
+        renamed,
+        choice="mode",
+        situation="id",
+        alternatives=["car", "bus", "rail"],
+        availability="{alternative}_is_available",
+    )
+    pd.testing.assert_frame_equal(listed, expected)
+    # Braces doubled in a template are literal braces.
+    braces = wide.rename(
+        columns=lambda c: f"{{{c[6:]}}}" if c.startswith("avail.") else c
+    )
+    long = wide_to_long(
+        braces, choice="mode", situation="id", availability="{{{alternative}}}"
+    )
+    pd.testing.assert_frame_equal(long, expected)
+
+
+def test_availability_template_with_integer_alternatives():
+    wide = pd.DataFrame(
+        {"y": [2, 1], "x.1": [1.0, 2.0], "x.2": [3.0, 4.0], "av_2": [1, 0]}
+    )
+    long = wide_to_long(
+        wide, choice="y", alternatives=[1, 2], availability="av_{alternative}"
+    )
+    assert list(long.index) == [(0, 1), (0, 2), (1, 1)]
+    assert long["chosen"].tolist() == [0, 1, 1]
+
+
+def test_fill_value_for_attributes_of_some_alternatives():
+    wide = pd.DataFrame(
+        {
+            "CHOICE": ["SM", "CAR"],
+            "TRAIN_TT": [110.0, 90.0],
+            "SM_TT": [60.0, 70.0],
+            "CAR_TT": [120.0, 80.0],
+            "SM_SEATS": [1, 0],
+            "TRAIN_HE": [30, 60],
+            "SM_HE": [10, 20],
+        }
+    )
+    kwargs = {"choice": "CHOICE", "sep": "_", "layout": "alternative_first"}
+    long = wide_to_long(wide, **kwargs, fill_value=0)
+    assert list(long.columns) == ["TT", "SEATS", "HE", "chosen"]
+    assert long["SEATS"].tolist() == [0, 1, 0, 0, 0, 0]
+    assert long["HE"].tolist() == [30, 10, 0, 60, 20, 0]
+    assert long["TT"].tolist() == [110.0, 60.0, 120.0, 90.0, 70.0, 80.0]
+    nan = wide_to_long(wide, **kwargs, fill_value=np.nan)
+    assert nan["SEATS"].isna().tolist() == [True, False, True] * 2
+    with pytest.raises(
+        ValueError,
+        match=r"'SEATS' has no column for.*\['TRAIN', 'CAR'\].*'TRAIN_SEATS'.*fill_",
+    ):
+        wide_to_long(wide, **kwargs)
+
+
 # ------------------------------------------------------------ long <-> dense
 
 
@@ -396,6 +536,40 @@ def test_error_bad_varying_column():
         wide_to_long(wide, choice="y", varying=["x.a", "x.b", "z"])
     with pytest.raises(ValueError, match=r"varying columns \['q.a'\] are not"):
         wide_to_long(wide, choice="y", varying=["q.a"])
+
+
+def test_error_bad_layout_and_templates():
+    wide = pd.DataFrame({"y": ["a"], "a_x": [1.0], "b_x": [2.0], "a_AV": [1]})
+    with pytest.raises(ValueError, match="layout must be one of"):
+        wide_to_long(wide, choice="y", layout="alt_first")
+    with pytest.raises(ValueError, match="sep must be a non-empty str"):
+        wide_to_long(wide, choice="y", sep="")
+    with pytest.raises(
+        ValueError, match=r"placeholder\(s\) \['\{alt\}'\].*\{alternative\}"
+    ):
+        wide_to_long(wide, choice="y", availability="{alt}_AV")
+    with pytest.raises(ValueError, match="placeholder"):
+        wide_to_long(wide, choice="y", availability="{alternative}_{alternative}")
+    with pytest.raises(ValueError, match="placeholder"):
+        wide_to_long(wide, choice="y", availability="{alternative:>3}_AV")
+    with pytest.raises(ValueError, match="would match every column"):
+        wide_to_long(wide, choice="y", availability="{alternative}")
+    with pytest.raises(ValueError, match="not a valid name template"):
+        wide_to_long(wide, choice="y", availability="{alternative_AV")
+    with pytest.raises(
+        ValueError, match=r"no attribute columns.*'<alternative>\.<attr"
+    ):
+        wide_to_long(wide, choice="y", layout="alternative_first")
+    with pytest.raises(
+        ValueError, match=r"'z' is not named '<alternative>_<attribute>'"
+    ):
+        wide_to_long(
+            wide.assign(z=0),
+            choice="y",
+            sep="_",
+            layout="alternative_first",
+            varying=["a_x", "z"],
+        )
 
 
 def test_error_long_to_dense_duplicate_pair():
