@@ -14,9 +14,39 @@ The grammar is the right-hand side of R mlogit's three-part formula:
 - part 3: attributes with one coefficient per alternative (``time``).
 
 Parts may be empty or left out (``"cost | income"``, ``"cost | | time"``,
-``"| income"``). As in mlogit, ``0`` / ``-1`` in the first part removes the
-constants only when the formula has a single part. A left-hand side (``"choice ~
-..."``) is accepted and ignored: the choices are the ``y`` given to ``fit``.
+``"| income"``). A left-hand side (``"choice ~ ..."``) is accepted and ignored: the
+choices are the ``y`` given to ``fit``.
+
+**Constants.** As in mlogit, the second part decides: ``"cost | 0"``, ``"cost |
+income - 1"`` and ``"cost | income + 0"`` have no constants, ``"cost | 1"`` and
+``"cost | income"`` have them. A formula with a single part decides in that part
+(``"cost + time - 1"`` and ``"0 + cost + time"`` have no constants). In a formula
+with several parts, a first or third part that is only ``0`` (or ``1``) is
+mlogit's placeholder for "no term" and changes nothing: ``"0 | income"``, ``"cost +
+time | income | 0"`` and ``"cost | 1 | 0"`` are valid mlogit formulas and mean
+what they mean there. mlogit silently ignores a ``0`` / ``-1`` written *next to
+terms* of the first or third part; that is refused here, because it almost
+always means the constants were meant to go: write ``"... | 0"`` (or ``"... |
+-1"``) in the second part.
+
+**Terms restricted to some alternatives.** ``term[a, b]`` in the second or third
+part enters only the rows of alternatives ``a`` and ``b``, with one coefficient
+for each (columns ``term:a`` and ``term:b``); the other alternatives' coefficients
+are fixed at 0. ``"cost | income[air]"`` is mlogit's ``cost + I(income * (alt ==
+"air"))`` (a case variable for air only); ``"cost | | time[car, bus]"`` gives
+time coefficients for car and bus only. Labels may be quoted (``time['car']``);
+a label that matches no alternative as written is compared with the
+alternatives' ``str()``, so ``time[1, 2]`` works for integer alternative ids. The
+same restriction is ``case={"income": ["air"]}`` or
+``alternative_specific={"time": ["car", "bus"]}`` in
+:class:`~skpolicy.preprocessing.ChoiceSpecification`. A term's values on the rows
+of other alternatives are never read (they may be NaN).
+
+**The alternative id inside expressions.** Expressions also see the alternative id
+as a variable named after its index level (``alternative`` when the level has no
+name), so an mlogit user's ``I(income * (mode == "air"))`` works unchanged when
+the level is named ``mode``; ``I(cost * mode.isin(["car", "bus"]))`` in the
+first part gives ONE cost coefficient shared by car and bus.
 
 A term is a column name or an expression such as ``log(cost)``, ``I(cost /
 income)``, ``cost:income``, ``center(age)`` or ``C(region)``. Expressions are
@@ -25,6 +55,16 @@ evaluated with the optional dependency `formulaic
 'skpolicy[formula]'``) when the specification is fitted, so stateful transforms
 (``center``, ``scale``, ``bs``, the levels of ``C``) learn their state on the
 training data of each cross-validation fold. Plain column names need no formulaic.
+
+Examples
+--------
+>>> from skpolicy.formula import parse_formula
+>>> parse_formula("cost + time | income | 0")
+{'generic': ['cost', 'time'], 'case': ['income'], 'alternative_specific': None, \
+'constants': True}
+>>> parse_formula("cost | income[air] - 1 | time[car, bus]")
+{'generic': ['cost'], 'case': {'income': ['air']}, 'alternative_specific': \
+{'time': ['car', 'bus']}, 'constants': False}
 """
 
 __all__ = ["parse_formula"]
@@ -74,6 +114,60 @@ def _parse_part(text, formula):
     return terms, constant
 
 
+def _unquote(text):
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _restriction(term, formula):
+    """``"time[car, bus]"`` as ``("time", ["car", "bus"])``; other terms as
+    ``(term, None)``."""
+    if not term.endswith("]"):
+        return term, None
+    # The bracket that closes the term: find its opening partner.
+    depth = 0
+    for i in range(len(term) - 1, -1, -1):
+        if term[i] in ")]}":
+            depth += 1
+        elif term[i] in "([{":
+            depth -= 1
+            if depth == 0:
+                break
+    base = term[:i].strip()
+    if not base:
+        raise ValueError(f"{term!r} in formula {formula!r}: no term before '['")
+    labels = [
+        _unquote(piece.strip()) for _, piece in _split_top_level(term[i + 1 : -1], ",")
+    ]
+    if not all(labels):
+        raise ValueError(
+            f"{term!r} in formula {formula!r}: list the alternatives the term is "
+            "restricted to, separated by commas, e.g. 'time[car, bus]'"
+        )
+    if len(set(labels)) < len(labels):
+        raise ValueError(f"{term!r} in formula {formula!r} lists an alternative twice")
+    return base, labels
+
+
+def _role(terms, formula):
+    """A part's terms as a ChoiceSpecification parameter: a list, a dict
+    ``{term: alternatives or None}`` when a term is restricted, or None."""
+    pairs = [_restriction(term, formula) for term in terms]
+    if all(alts is None for _, alts in pairs):
+        return terms or None
+    out = {}
+    for base, alts in pairs:
+        if base in out:
+            raise ValueError(
+                f"{base!r} appears twice in a part of formula {formula!r} (once "
+                "restricted to some alternatives): list all its alternatives in "
+                f"one term, '{base}[a, b]'"
+            )
+        out[base] = alts
+    return out
+
+
 def parse_formula(formula):
     """Parameters of a ChoiceSpecification from an mlogit-style formula.
 
@@ -81,20 +175,23 @@ def parse_formula(formula):
     ----------
     formula : str
         ``"[choice ~] generic [| case [| alternative_specific]]"``, terms joined
-        by ``+``; see the module docstring.
+        by ``+``; a term of the second or third part may be restricted to some
+        alternatives with ``term[a, b]``. See the module docstring.
 
     Returns
     -------
     params : dict
-        ``generic``, ``case`` and ``alternative_specific`` (lists of terms, or
-        None when empty) and ``constants`` (bool).
+        ``generic``, ``case`` and ``alternative_specific`` (lists of terms, a
+        dict ``{term: [alternatives] or None}`` for a part with a restricted
+        term, or None when empty) and ``constants`` (bool).
 
     Raises
     ------
     ValueError
         More than three parts, more than one ``~``, unbalanced parentheses, a
-        term removed with ``-``, or ``0`` / ``1`` in a part that does not hold
-        the constants.
+        term removed with ``-``, a restriction ``[...]`` in the first part, or
+        ``0`` / ``-1`` next to terms of the first or third part of a formula
+        with several parts (the second part sets the constants).
 
     Examples
     --------
@@ -105,6 +202,15 @@ def parse_formula(formula):
     >>> parse_formula("cost + log(freq) | income | time")
     {'generic': ['cost', 'log(freq)'], 'case': ['income'], \
 'alternative_specific': ['time'], 'constants': True}
+
+    mlogit's placeholders for an empty part (here: no alternative-specific
+    term, and no generic term) change nothing:
+
+    >>> parse_formula("cost + time | income | 0") == parse_formula(
+    ...     "cost + time | income")
+    True
+    >>> parse_formula("0 | income")["constants"]
+    True
     """
     if not isinstance(formula, str):
         raise TypeError(f"formula must be a str, got {type(formula).__name__}")
@@ -120,25 +226,35 @@ def parse_formula(formula):
     parsed = [_parse_part(text, formula) for text in parts]
     parsed += [([], None)] * (3 - len(parsed))
     (generic, c1), (case, c2), (specific, c3) = parsed
-    if c3 is not None:
-        raise ValueError(
-            f"formula {formula!r} has 0 or 1 in its third part: the constants are "
-            "set in the second part ('... | 0 | ...')"
-        )
     if len(parts) == 1:
         constants = c1
-    elif c1 is False:
-        raise ValueError(
-            f"formula {formula!r} removes the constant in its first part, but with "
-            "several parts (as in mlogit) the second part decides: write "
-            "'... | 0' (or '... | -1')"
-        )
     else:
+        # mlogit: the second part sets the constants; a lone 0 or 1 in the first
+        # or third part is a placeholder for "no term". Next to terms, mlogit
+        # ignores a 0 / -1 silently; refuse it, it was meant for the constants.
+        for which, terms, switch in (("first", generic, c1), ("third", specific, c3)):
+            if switch is False and terms:
+                raise ValueError(
+                    f"formula {formula!r} removes the constant in its {which} part, "
+                    "but with several parts (as in mlogit) only the second part "
+                    "sets the constants: write '... | 0' (or '... | -1') there. A "
+                    f"{which} part that is only '0' means 'no term'"
+                )
         constants = c2
+    restricted = [t for t in generic if _restriction(t, formula)[1] is not None]
+    if restricted:
+        raise ValueError(
+            f"{restricted[0]!r} in the first part of formula {formula!r}: a term "
+            "restricted to some alternatives gets one coefficient per alternative, "
+            "so it belongs in the second or third part ('... | | "
+            f"{restricted[0]}'). For one coefficient shared by several "
+            "alternatives, write an expression with the alternative id, e.g. "
+            "I(cost * alt.isin(['car', 'bus'])) when its index level is named alt"
+        )
     return {
         "generic": generic or None,
-        "case": case or None,
-        "alternative_specific": specific or None,
+        "case": _role(case, formula),
+        "alternative_specific": _role(specific, formula),
         "constants": True if constants is None else constants,
     }
 

@@ -5,6 +5,7 @@ The published Heating models through the formula are in test_specification.py
 (parametrized over "transformer" and "formula").
 """
 
+import re
 import sys
 
 import numpy as np
@@ -51,7 +52,34 @@ def pipeline(spec):
             },
         ),
         ("cost | | time", {"generic": ["cost"], "alternative_specific": ["time"]}),
-        ("| income + age | 0", None),  # 0 in part 3: error, tested below
+        # mlogit's placeholders: a lone 0 in part 1 or 3 means "no term".
+        ("| income + age | 0", {"case": ["income", "age"]}),
+        ("0 | income", {"case": ["income"]}),
+        ("0 | income | 0", {"case": ["income"]}),
+        ("cost | 1 | 0", {"generic": ["cost"]}),
+        (
+            "cost | income - 1 | 0",
+            {"generic": ["cost"], "case": ["income"], "constants": False},
+        ),
+        # Terms restricted to some alternatives (parts 2 and 3).
+        ("cost | income[air]", {"generic": ["cost"], "case": {"income": ["air"]}}),
+        (
+            "cost | income + age[air, bus] | time[car] + wait",
+            {
+                "generic": ["cost"],
+                "case": {"income": None, "age": ["air", "bus"]},
+                "alternative_specific": {"time": ["car"], "wait": None},
+            },
+        ),
+        (
+            "| | time['car', \"bus\"]",
+            {"alternative_specific": {"time": ["car", "bus"]}},
+        ),
+        ("| | log(t)[ x ] - 1", None),  # removal next to a part-3 term: error
+        (
+            "| 0 | log(t)[ x ]",
+            {"alternative_specific": {"log(t)": ["x"]}, "constants": False},
+        ),
         ("| income", {"case": ["income"]}),
         ("| income - 1", {"case": ["income"], "constants": False}),
         ("", {}),
@@ -122,8 +150,14 @@ def test_from_formula_passes_reference_alternatives_and_key(heating):
         ("log(x + y", "unbalanced parentheses"),
         ("x)", "unbalanced parentheses"),
         ("x - y", r"'- y'.*only the constant can be removed"),
-        ("x | income | time - 1", "0 or 1 in its third part"),
+        ("x | income | time - 1", "removes the constant in its third part"),
         ("x - 1 | income", "removes the constant in its first part.*'... \\| 0'"),
+        ("0 + x | income", "removes the constant in its first part"),
+        ("income[air] | x", r"first part.*second or third part.*isin"),
+        ("x | | time[]", "list the alternatives"),
+        ("x | | time[a, a]", "lists an alternative twice"),
+        ("x | time + time[a]", "'time' appears twice"),
+        ("x | | [a]", "no term before"),
         ("x + - y", "'-' without a term|only the constant"),
     ],
 )
@@ -135,6 +169,50 @@ def test_parse_errors(formula, message):
 def test_formula_must_be_a_string():
     with pytest.raises(TypeError, match="formula must be a str"):
         parse_formula(["ic"])
+
+
+@pytest.mark.parametrize(
+    "same",
+    [
+        # The equivalent formulas of mlogit's vignette "Data management, model
+        # description and testing" (ModeCanada), and its examples without an
+        # intercept.
+        [
+            "choice ~ cost + ivt | income + urban",
+            "choice ~ cost + ivt | income + urban | 0",
+        ],
+        ["choice ~ 0 | income | 0", "choice ~ 0 | income", "| income"],
+        [
+            "choice ~ cost + ivt",
+            "choice ~ cost + ivt | 1",
+            "choice ~ cost + ivt | 1 | 0",
+        ],
+        ["choice ~ cost | income + 0 | ivt", "choice ~ cost | income - 1 | ivt"],
+    ],
+)
+def test_mlogit_equivalent_formulas(same):
+    first = parse_formula(same[0])
+    for other in same[1:]:
+        assert parse_formula(other) == first, other
+
+
+def test_cli_help_formulas_parse():
+    """The CLI's --help showed "cost + time | income | 0", which the parser
+    refused: it parses now, with constants (mlogit: a 0 in the third part is an
+    empty part), and so does every formula the help shows."""
+    assert parse_formula("cost + time | income | 0") == {
+        "generic": ["cost", "time"],
+        "case": ["income"],
+        "alternative_specific": None,
+        "constants": True,
+    }
+    from skpolicy import _cli
+
+    shown = re.findall(r'formula "([^"]+)"', _cli._parser().format_help())
+    shown += re.findall(r"e\.g\. \"([^\"]+)\"", _cli._parser().format_help())
+    assert shown
+    for formula in shown:
+        parse_formula(formula)
 
 
 # ------------------------------------------------------ expression terms
@@ -231,3 +309,90 @@ def test_expression_specification_pickles(heating):
     )
     restored = pickle.loads(pickle.dumps(pipe))
     np.testing.assert_array_equal(restored.predict_proba(X), pipe.predict_proba(X))
+
+
+# ------------------------------------------ terms restricted to some alternatives
+
+
+def heating_design_restricted(X):
+    """Hand-built design of "oc | income[gc, er] | ic[hp]" (reference: ec)."""
+    alt = X.index.get_level_values("alt")
+    out = {f"asc[{a}]": (alt == a).astype(float) for a in ["er", "gc", "gr", "hp"]}
+    out["oc"] = X["oc"].astype(float)
+    out["income:gc"] = np.where(alt == "gc", X["income"], 0.0)
+    out["income:er"] = np.where(alt == "er", X["income"], 0.0)
+    out["ic:hp"] = np.where(alt == "hp", X["ic"], 0.0)
+    return pd.DataFrame(out, index=X.index)
+
+
+def test_restricted_terms_match_a_hand_built_design(heating):
+    X, y = heating
+    spec = ChoiceSpecification.from_formula("oc | income[gc, er] | ic[hp]")
+    assert (
+        spec.get_params()
+        == ChoiceSpecification(
+            ["oc"], case={"income": ["gc", "er"]}, alternative_specific={"ic": ["hp"]}
+        ).get_params()
+    )
+    expected = heating_design_restricted(X)
+    pd.testing.assert_frame_equal(spec.fit_transform(X), expected)
+    ours = pipeline(spec).fit(X, y)[-1]
+    ref = SoftmaxChoiceEstimator().fit(expected, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9)
+    assert list(ours.feature_names_in_) == list(expected.columns)
+
+
+def test_restriction_labels_match_integer_alternatives(heating):
+    X, _ = heating
+    codes = {"ec": 1, "er": 2, "gc": 3, "gr": 4, "hp": 5}
+    numbered = X.rename(index=codes, level="alt")
+    out = ChoiceSpecification.from_formula("oc | 0 | ic[3, '5']").fit_transform(
+        numbered
+    )
+    assert list(out.columns) == ["oc", "ic:3", "ic:5"]
+    np.testing.assert_array_equal(
+        out["ic:5"], np.where(X.index.get_level_values("alt") == "hp", X["ic"], 0)
+    )
+
+
+def test_alternative_id_is_a_variable_in_expressions(heating):
+    """mlogit's I(income * (alt == "gc")) and a generic coefficient shared by a
+    subset, I(ic * alt.isin([...])), work as written."""
+    pytest.importorskip("formulaic")
+    X, y = heating
+    alt = X.index.get_level_values("alt")
+    spec = ChoiceSpecification.from_formula(
+        "oc + I(income * (alt == 'gc')) + I(ic * alt.isin(['gc', 'gr'])) | 0"
+    )
+    out = spec.fit_transform(X)
+    expected = pd.DataFrame(
+        {
+            "oc": X["oc"].astype(float),
+            "I(income * (alt == 'gc'))": np.where(alt == "gc", X["income"], 0.0),
+            "I(ic * alt.isin(['gc', 'gr']))": np.where(
+                np.isin(alt, ["gc", "gr"]), X["ic"], 0.0
+            ),
+        },
+        index=X.index,
+    )
+    pd.testing.assert_frame_equal(out, expected)
+    # The same design as the restricted-case syntax, up to the names.
+    short = ChoiceSpecification.from_formula("oc | income[gc] - 1").fit_transform(X)
+    np.testing.assert_array_equal(short["income:gc"], out.iloc[:, 1])
+    ours = pipeline(spec).fit(X, y)[-1]
+    ref = SoftmaxChoiceEstimator().fit(expected, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9)
+    # The input is not modified; transform sees the id on new data too.
+    assert "alt" not in X.columns
+    pd.testing.assert_frame_equal(pipeline(spec).fit(X, y)[0].transform(X), out)
+
+
+def test_unnamed_alternative_level_is_called_alternative(heating):
+    pytest.importorskip("formulaic")
+    X, _ = heating
+    unnamed = X.rename_axis([None, None])
+    out = ChoiceSpecification.from_formula(
+        "I(income * (alternative == 'hp')) | 0"
+    ).fit_transform(unnamed)
+    alt = X.index.get_level_values("alt")
+    np.testing.assert_array_equal(out.iloc[:, 0], np.where(alt == "hp", X["income"], 0))

@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skpolicy import SituationKFold, SoftmaxChoiceEstimator
 from skpolicy.datasets import load_heating
-from skpolicy.preprocessing import ChoiceSpecification
+from skpolicy.preprocessing import ChoiceSpecification, subset_alternatives
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def fit_pipeline(spec, X, y, **est_params):
 def check_published(est, published, published_precision):
     names = list(est.feature_names_in_)
     assert sorted(names) == sorted(our_name(n) for n in published["coefficients"])
-    se = np.sqrt(np.diag(np.linalg.inv(est._information)))
+    se = est.std_errors().to_numpy()
     for name, coef in published["coefficients"].items():
         k = names.index(our_name(name))
         # mlogit's own stopping rule leaves its 8th digit up to ~1e-7 relative off
@@ -447,3 +447,184 @@ def test_clone_and_pickle(heating):
     restored = pickle.loads(pickle.dumps(pipe))
     np.testing.assert_array_equal(restored.predict_proba(X), pipe.predict_proba(X))
     pd.testing.assert_frame_equal(restored[0].transform(X), pipe[0].transform(X))
+
+
+# ------------------------------------------------- case terms for a subset
+
+
+def test_case_subset_matches_a_hand_built_design(heating):
+    X, y = heating
+    alt = X.index.get_level_values("alt")
+    spec = ChoiceSpecification(
+        ["oc"], case={"income": ["gc", "hp"], "agehed": None}, reference="hp"
+    )
+    out = spec.fit_transform(X)
+    expected = {f"asc[{a}]": (alt == a).astype(float) for a in ["ec", "er", "gc", "gr"]}
+    expected["oc"] = X["oc"].astype(float)
+    # A subset may hold the reference: only the listed alternatives get a column.
+    expected["income:gc"] = np.where(alt == "gc", X["income"], 0.0)
+    expected["income:hp"] = np.where(alt == "hp", X["income"], 0.0)
+    for a in ["ec", "er", "gc", "gr"]:
+        expected[f"agehed:{a}"] = np.where(alt == a, X["agehed"], 0.0)
+    expected = pd.DataFrame(expected, index=X.index)
+    pd.testing.assert_frame_equal(out, expected)
+    ours = fit_pipeline(spec, X, y)[-1]
+    ref = SoftmaxChoiceEstimator().fit(expected, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9)
+
+
+def test_case_subset_errors_and_unseen_alternatives(heating, with_new_alternative):
+    X, _ = heating
+    with pytest.raises(ValueError, match="every alternative.*not identified"):
+        ChoiceSpecification(
+            case={"income": ["ec", "er", "gc", "gr", "hp"]}, constants=False
+        ).fit(X)
+    with pytest.raises(ValueError, match=r"case=\{'income': \['solar'\]\}.*never"):
+        ChoiceSpecification(case={"income": ["solar"]}).fit(X)
+    # A case term for a subset needs no coefficient for a new alternative.
+    spec = ChoiceSpecification(["ic"], case={"income": "gc"}, constants=False)
+    out = spec.fit(X).transform(with_new_alternative)
+    assert list(out.columns) == ["ic", "income:gc"]
+    assert (out.xs("solar", level="alt")["income:gc"] == 0).all()
+    assert spec.reference_ is None
+
+
+# ------------------------------------------------------ user-chosen names
+
+
+def test_names_flow_to_the_estimator(heating):
+    X, y = heating
+    names = {"asc[gc]": "gas_central", "income:gc": "income_gas_central"}
+    spec = ChoiceSpecification(["ic"], case=["income"], reference="hp", names=names)
+    pipe = fit_pipeline(spec, X, y)
+    expected = [
+        "asc[ec]",
+        "asc[er]",
+        "gas_central",
+        "asc[gr]",
+        "ic",
+        "income:ec",
+        "income:er",
+        "income_gas_central",
+        "income:gr",
+    ]
+    assert list(pipe[-1].feature_names_in_) == expected
+    assert list(pipe[-1].coef_table().index) == expected
+    # Renaming changes nothing but the names.
+    plain = fit_pipeline(
+        ChoiceSpecification(["ic"], case=["income"], reference="hp"), X, y
+    )
+    np.testing.assert_array_equal(pipe[-1].coef_, plain[-1].coef_)
+    np.testing.assert_array_equal(
+        pipe[0].transform(X).to_numpy(), plain[0].transform(X).to_numpy()
+    )
+    assert clone(spec).get_params()["names"] == names
+    # A callable, and the formula front end.
+    spec = ChoiceSpecification.from_formula(
+        "ic | income", reference="hp", names=lambda n: n.replace(":", "_")
+    )
+    assert "income_gc" in spec.fit(X).get_feature_names_out()
+
+
+def test_names_errors(heating):
+    X, _ = heating
+    with pytest.raises(ValueError, match=r"renames \['asc\[hp\]'\].*not produce"):
+        ChoiceSpecification(["ic"], reference="hp", names={"asc[hp]": "x"}).fit(X)
+    with pytest.raises(ValueError, match="name 'x' to several columns"):
+        ChoiceSpecification(["ic", "oc"], names={"ic": "x", "oc": "x"}).fit(X)
+    with pytest.raises(ValueError, match="non-empty str"):
+        ChoiceSpecification(["ic"], names={"ic": 3}).fit(X)
+    with pytest.raises(InvalidParameterError, match="'names' parameter"):
+        ChoiceSpecification(["ic"], names=["a"]).fit(X)
+
+
+# ------------------------------------------------ subset_alternatives (alt.subset)
+
+
+def test_subset_alternatives_keeps_situations_that_chose_a_kept_alternative(heating):
+    X, y = heating
+    keep = ["ec", "er", "gc"]
+    X_sub, y_sub = subset_alternatives(X, y, keep, alternative_key="alt")
+    alt = X.index.get_level_values("alt")
+    sid = X.index.get_level_values("idcase")
+    chosen_alt = pd.Series(alt[y.to_numpy() == 1], index=sid[y.to_numpy() == 1])
+    kept_ids = chosen_alt.index[chosen_alt.isin(keep)]
+    mask = np.isin(alt, keep) & np.isin(sid, kept_ids)
+    pd.testing.assert_frame_equal(X_sub, X[mask])
+    pd.testing.assert_series_equal(y_sub, y[mask])
+    assert sorted(X_sub.index.levels[1]) == keep  # unused levels removed
+    assert X_sub.index.get_level_values("idcase").nunique() == len(kept_ids)
+    assert (y_sub.groupby(level="idcase").sum() == 1).all()
+    # The specification refitted on the subset knows only its alternatives.
+    pipe = fit_pipeline(ChoiceSpecification(["ic", "oc"]), X_sub, y_sub)
+    assert list(pipe[-1].feature_names_in_) == ["asc[er]", "asc[gc]", "ic", "oc"]
+
+
+def test_subset_alternatives_counts_weights_and_types():
+    X = pd.DataFrame(
+        {"x": np.arange(9.0)},
+        index=pd.MultiIndex.from_product([[1, 2, 3], ["a", "b", "c"]]),
+    )
+    # Counts: situation 1 chose b and c, situation 2 only c, situation 3 a.
+    y = np.array([0, 2, 1, 0, 0, 3, 1, 0, 0])
+    w = np.repeat([1.0, 2.0, 3.0], 3)
+    X_sub, y_sub, w_sub = subset_alternatives(X, y, ["a", "b"], sample_weight=w)
+    assert list(X_sub.index) == [(1, "a"), (1, "b"), (3, "a"), (3, "b")]
+    np.testing.assert_array_equal(y_sub, [0, 2, 1, 0])
+    np.testing.assert_array_equal(w_sub, [1.0, 1.0, 3.0, 3.0])
+    assert isinstance(y_sub, np.ndarray)
+    # Ids in columns; lists; the input is not modified.
+    flat = X.reset_index(names=["sid", "alt"]).set_index("sid")
+    before = flat.copy()
+    X_sub, y_sub = subset_alternatives(
+        flat, list(y), ["c", "b"], alternative_key="alt", situation_key=0
+    )
+    assert list(X_sub["alt"]) == ["b", "c", "b", "c"]
+    np.testing.assert_array_equal(y_sub, [2, 1, 0, 3])
+    pd.testing.assert_frame_equal(flat, before)
+
+
+def test_subset_alternatives_errors(heating):
+    X, y = heating
+    with pytest.raises(ValueError, match=r"\['solar'\] never appear in X"):
+        subset_alternatives(X, y, ["gc", "solar"])
+    with pytest.raises(ValueError, match="y has 3 entries but X has"):
+        subset_alternatives(X, y[:3], ["gc"])
+    with pytest.raises(ValueError, match="sample_weight has 3 entries"):
+        subset_alternatives(X, y, ["gc"], sample_weight=[1.0, 1.0, 1.0])
+    never = X.index.get_level_values("alt") == "hp"
+    with pytest.raises(ValueError, match="no situation chose one of"):
+        subset_alternatives(X, np.where(never, 0, y), ["hp"])
+    with pytest.raises(TypeError, match="needs long choice data"):
+        subset_alternatives(X.to_numpy(), y, ["gc"])
+
+
+# ---------------------------------------------------- choices given as labels
+
+
+def test_choice_labels_rule(heating):
+    """True/False are 1/0; "yes"/"no" labels are refused with the one-line fix."""
+    X, y = heating
+    expected = subset_alternatives(X, y, ["gc", "gr"])
+    for as_bool in (
+        y == 1,
+        (y == 1).to_numpy(),
+        (y == 1).astype("boolean"),
+        list(y == 1),
+    ):
+        X_sub, y_sub = subset_alternatives(X, as_bool, ["gc", "gr"])
+        pd.testing.assert_frame_equal(X_sub, expected[0])
+        np.testing.assert_array_equal(np.asarray(y_sub, dtype=int), expected[1])
+    labels = np.where(y == 1, "yes", "no")
+    for bad in (labels, pd.Series(labels, dtype="category"), list(labels)):
+        with pytest.raises(ValueError, match=r"y = \(y == 'yes'\)\.astype\(int\)"):
+            subset_alternatives(X, bad, ["gc", "gr"])
+    # The suggested line works.
+    y_fixed = (labels == "yes").astype(int)
+    np.testing.assert_array_equal(
+        subset_alternatives(X, y_fixed, ["gc", "gr"])[1], expected[1]
+    )
+    with pytest.raises(ValueError, match="nullable boolean with missing"):
+        subset_alternatives(
+            X, (y == 1).astype("boolean").where(y.index != y.index[0]), ["gc"]
+        )
