@@ -47,7 +47,7 @@ def numba_available():
     return _kernel_module() is not None
 
 
-def resolve_engine(engine, n_rows, n_features):
+def resolve_engine(engine, n_rows, n_features, *, situation_features=False):
     """The engine (``"numpy"`` or ``"numba"``) that ``engine`` stands for.
 
     Parameters
@@ -56,8 +56,12 @@ def resolve_engine(engine, n_rows, n_features):
         None reads the configuration (:func:`skpolicy.get_config`).
     n_rows, n_features : int
         Shape of the canonical block (used by ``"auto"``).
+    situation_features : bool, default=False
+        Whether the model has situation features (per-alternative coefficients).
     """
     engine = get_config()["engine"] if engine is None else engine
+    if situation_features and engine in ("auto", "numba"):
+        engine = _situation_feature_engine(engine, n_rows, n_features)
     if engine == "numba":
         if not numba_available():
             raise ImportError(
@@ -71,6 +75,11 @@ def resolve_engine(engine, n_rows, n_features):
     if engine == "numpy":
         return "numpy"
     raise ValueError(f"unknown engine {engine!r}; use 'auto', 'numpy' or 'numba'")
+
+
+def _situation_feature_engine(engine, n_rows, n_features):
+    # TODO(lead): measured choice for the situation-feature model.
+    return "numpy"
 
 
 def effective_n_threads():
@@ -100,6 +109,11 @@ def _executor(n_threads, pid):
     # Keyed by process id: a forked child has the parent's pool object but none of
     # its threads, and would wait forever on it.
     return ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="skpolicy")
+
+
+def executor(n_threads):
+    """The process's thread pool of ``n_threads`` workers (both engines use it)."""
+    return _executor(n_threads, os.getpid())
 
 
 class NumbaSums:
@@ -173,7 +187,7 @@ class NumbaSums:
         if n_tasks == 1 or n_threads == 1:
             parts = [task(c) for c in range(n_tasks)]
         else:
-            pool = _executor(n_threads, os.getpid())
+            pool = executor(n_threads)
             parts = list(pool.map(task, range(n_tasks)))
         loss = float(sum(p[0] for p in parts))
         if not np.isfinite(sum(p[1] for p in parts)):

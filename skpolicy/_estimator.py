@@ -21,6 +21,7 @@ from ._inference import ChoiceInferenceMixin
 from ._linear_loss import LinearChoiceLoss
 from ._softmax import segment_logsumexp
 from ._solvers import SOLVERS, resolve_solver, solve
+from .exceptions import SingleAlternativeWarning
 
 
 class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
@@ -90,9 +91,13 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         Number of solver iterations.
     n_situations_ : int
         Number of situations in the training data.
+    n_choices_ : float
+        Weighted number of choices ``W = sum_s w_s n_s`` in the training data.
     log_likelihood_ : float
         Maximised (weighted) log-likelihood ``sum_s w_s sum_a y_sa log pi(a|s)``
         at ``coef_``, without the penalty.
+    null_log_likelihood_ : float
+        Log-likelihood of equal shares over each situation's alternatives.
     solver_ : str
         The solver used (``"auto"`` resolved).
     converged_ : bool
@@ -207,7 +212,7 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
                 f"{n_single} situation(s) offer a single alternative: they carry no "
                 "information about the coefficients (their probability is 1) and "
                 "only count in n_situations_",
-                UserWarning,
+                SingleAlternativeWarning,
                 stacklevel=3,
             )
         constant = ~varying_features(data)
@@ -234,36 +239,39 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
             verbose=self.verbose,
         )
         coef = result.coef
-        penalty = 0.5 * self.alpha * float(coef @ coef)
-        ridge = self.alpha * np.eye(data.n_features)
-        # Hessian of the unpenalised mean negative log-likelihood at coef_.
-        hessian = result.hessian - ridge
         if self.alpha == 0:
+            # Identification is judged on the Hessians of the unpenalised objective
+            # at the start (usually computed by the solver already) and at coef_.
             start = result.first_hessian
             if start is not None and not np.any(start[0]):
                 hessian_zero = start[1]
             else:
                 hessian_zero = loss.gradient_hessian(np.zeros_like(coef))[2]
-            check_identification(hessian_zero, hessian, self._feature_names())
+            check_identification(hessian_zero, result.hessian, self._feature_names())
         self.coef_ = coef
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.solver_ = solver
         self.n_situations_ = data.n_situations
-        self.log_likelihood_ = -loss.weight_sum * (result.objective - penalty)
-        # Observed information of the total log-likelihood, for inference.
-        self._information = loss.weight_sum * hessian
-        w = 1.0 if data.sample_weight is None else data.sample_weight
-        sizes = data.segments.sizes
-        self._fit_stats = {
-            # Equal shares over each situation's available alternatives.
-            "null_log_likelihood": -float(np.sum(w * loss.n_chosen * np.log(sizes))),
-            "weight_sum": loss.weight_sum,
-            "min_alternatives": int(sizes.min()),
-            "max_alternatives": int(sizes.max()),
-            "alpha": float(self.alpha),
-        }
+        self._record_fit(
+            loss,
+            coef,
+            result.objective,
+            result.hessian,
+            reference=self._training_reference(loss, None if is_dense(X) else X),
+        )
         return self
+
+    # ------------------------------------------------------- inference hooks
+    def _inference_loss(self, X, y, sample_weight):
+        data = self._choice_data(X, y, sample_weight, reset=False)
+        return LinearChoiceLoss(data, engine="numpy")
+
+    def _coef_vector(self):
+        return np.asarray(self.coef_, dtype=np.float64)
+
+    def _coef_names(self):
+        return [str(n) for n in self._feature_names()]
 
     def _feature_names(self):
         if hasattr(self, "feature_names_in_"):
@@ -390,7 +398,7 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         check_is_fitted(self)
         data = self._choice_data(X, y, sample_weight, reset=False)
         loss = LinearChoiceLoss(data)
-        return -loss.loss_gradient(self.coef_)[0]
+        return loss.log_likelihood(self.coef_) / loss.weight_sum
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

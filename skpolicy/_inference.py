@@ -1,15 +1,17 @@
-"""Inference on a fitted conditional logit, computed on request.
+"""Inference on a fitted linear softmax model, computed on request.
 
-:class:`ChoiceInferenceMixin` gives :class:`~skpolicy.SoftmaxChoiceEstimator` the
-methods a statsmodels or Stata user looks for: per-situation score vectors,
-covariance matrices (observed information, OPG / BHHH, robust sandwich,
-cluster-robust), standard errors, a coefficient table, fit statistics, Wald tests
-and a printed summary. Nothing here runs during ``fit``: the only things ``fit``
-keeps are ``coef_``, the observed information ``_information`` (the Hessian of the
-total weighted negative log-likelihood at ``coef_``) and a few sums in
-``_fit_stats``. Everything that needs the data (OPG, sandwich, cluster, the
-constants-only model) takes ``X, y, sample_weight`` again, like glum's
-``covariance_matrix``.
+:class:`ChoiceInferenceMixin` gives :class:`~skpolicy.SoftmaxChoiceEstimator` and
+:class:`~skpolicy.SoftmaxPolicy` the methods a statsmodels or Stata user looks for:
+per-situation score vectors, covariance matrices (observed information, OPG / BHHH,
+sandwich, cluster-robust), standard errors, a coefficient table, fit statistics,
+Wald tests and a printed summary. This module sits below the estimators: every
+number comes from the loss (:class:`~._linear_loss.LinearChoiceLoss`, the one home
+of the model math) at the fitted coefficients, through hooks the estimators
+implement; the constants-only model is fitted with the loss and the solver, never
+by importing an estimator. ``fit`` records only the observed information and the
+likelihoods (:meth:`ChoiceInferenceMixin._record_fit`). Everything that needs the
+data (OPG, sandwich, cluster, the constants-only model) takes ``X, y,
+sample_weight`` again, like glum's ``covariance_matrix``.
 
 Conventions (the notation of DESIGN.md section 1; ``d_sa = phi(s, a) - phibar_s``):
 
@@ -19,6 +21,8 @@ Conventions (the notation of DESIGN.md section 1; ``d_sa = phi(s, a) - phibar_s`
 - **OPG / meat** ``B = sum_s w_s sum_a y_sa d_sa d_sa^T``: the unit is one choice,
   so choice counts mean repeated choices, and for one choice per situation this is
   ``sum_s w_s g_s g_s^T`` with ``g_s`` the situation's score vector;
+- **HC0** ``H^-1 B H^-1``, the plain sandwich (Biogeme's "robust", Larch, R's
+  ``sandwich``);
 - **robust** ``W/(W-1) H^-1 B H^-1`` with ``W = sum_s w_s n_s`` (the number of
   choices), Stata's ``vce(robust)`` correction for ml models;
 - **cluster** ``G/(G-1) H^-1 (sum_c S_c S_c^T) H^-1`` with
@@ -39,14 +43,17 @@ from scipy import stats
 from scipy.sparse.csgraph import connected_components
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import is_dense, key_values, label, locate_key
-from ._restrictions import parse_restrictions
-from ._softmax import segment_logsumexp
-from ._summary import ChoiceModelSummary
+from sklearn.exceptions import ConvergenceWarning
 
-COV_TYPES = ("hessian", "opg", "robust", "cluster")
-# Rows per chunk when forming centred features: bounds the temporaries' memory.
-_CHUNK_ROWS = 1 << 16
+from ._data import ChoiceData, is_dense, key_values, label, locate_key
+from ._linear_loss import LinearChoiceLoss, SituationFeatures
+from ._restrictions import parse_restrictions
+from ._segments import make_segments
+from ._solvers import solve
+from ._summary import ChoiceModelSummary
+from .exceptions import DataWarning, PenalizedInferenceWarning
+
+COV_TYPES = ("hessian", "opg", "HC0", "robust", "cluster")
 
 
 # --------------------------------------------------------------------------------
@@ -92,107 +99,35 @@ def chi2_test(statistic, df, test):
 
 
 # --------------------------------------------------------------------------------
-# Per-situation quantities
-# --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Moments:
-    """Score vectors, information and OPG of a block at ``coef_``."""
-
-    scores: np.ndarray  # (n_situations, K): w_s g_s
-    information: np.ndarray  # (K, K): sum_s w_s n_s Cov_pi
-    opg: np.ndarray  # (K, K): sum_s w_s sum_a y_sa d_sa d_sa^T
-    weight_sum: float  # W = sum_s w_s n_s
-    log_likelihood: float  # sum_s w_s sum_a y_sa log pi(a|s)
-
-
-def _situation_weights(data):
-    if data.sample_weight is None:
-        return np.ones(data.n_situations)
-    return data.sample_weight
-
-
-def moments(data, coef):
-    """Weighted score vectors, information and OPG of ``data`` at ``coef``.
-
-    One pass over the rows in chunks of whole situations, so that the centred
-    features (as large as X) never exist all at once.
-
-    Parameters
-    ----------
-    data : ChoiceData
-        Canonical block with ``y``.
-    coef : ndarray of shape (n_features,)
-
-    Returns
-    -------
-    _Moments
-    """
-    w = _situation_weights(data)
-    K = data.n_features
-    scores = np.empty((data.n_situations, K))
-    information = np.zeros((K, K))
-    opg = np.zeros((K, K))
-    loglik = 0.0
-    for rows, sits, segments in data.segments.split(_CHUNK_ROWS):
-        X = np.asarray(data.X[rows], dtype=np.float64)
-        y = data.y[rows]
-        u = X @ coef
-        lse, proba = segment_logsumexp(u, segments)
-        w_s = w[sits]
-        n_s = segments.sum(y)
-        xbar = segments.weighted_row_sum(proba, X)
-        centred = X - segments.expand(xbar)
-        # g_s = sum_a y_sa d_sa, weighted by w_s.
-        scores[sits] = w_s[:, None] * segments.weighted_row_sum(y, centred)
-        wy = segments.expand(w_s) * y
-        information += centred.T @ (
-            (segments.expand(w_s * n_s) * proba)[:, None] * centred
-        )
-        opg += centred.T @ (wy[:, None] * centred)
-        loglik += float(wy @ u - (w_s * n_s) @ lse)
-    information = 0.5 * (information + information.T)
-    opg = 0.5 * (opg + opg.T)
-    return _Moments(
-        scores, information, opg, float(np.sum(w * _n_chosen(data))), loglik
-    )
-
-
-def _n_chosen(data):
-    return data.segments.sum(data.y)
-
-
-# --------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------
 
 
-def coef_names(estimator):
-    """Coefficient names: ``feature_names_in_``, or ``x0, x1, ...`` for arrays."""
-    if hasattr(estimator, "feature_names_in_"):
-        return [str(n) for n in estimator.feature_names_in_]
-    return [f"x{k}" for k in range(len(estimator.coef_))]
+def invert_information(matrix, names, what="observed information", rcond=1e-12):
+    """Inverse of a symmetric positive definite K x K matrix, or a clear error.
 
-
-def invert_information(matrix, names, what="observed information"):
-    """Inverse of a symmetric positive definite K x K matrix, or a clear error."""
-    try:
-        factor = scipy.linalg.cho_factor(matrix)
-        inverse = scipy.linalg.cho_solve(factor, np.eye(matrix.shape[0]))
-    except (np.linalg.LinAlgError, ValueError):
-        evals, evecs = np.linalg.eigh(matrix)
-        v = evecs[:, 0]
+    Singularity is judged on the scale-free matrix ``D^-1/2 M D^-1/2`` (``D`` its
+    diagonal: a correlation-like matrix), so that a feature's units do not decide
+    whether the coefficients are identified.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    diag = np.diag(matrix).copy()
+    scale = np.sqrt(np.where(diag > 0, diag, 1.0))
+    normalised = matrix / scale[:, None] / scale[None, :]
+    evals, evecs = np.linalg.eigh(0.5 * (normalised + normalised.T))
+    if np.any(diag <= 0) or evals[0] <= rcond * max(evals[-1], 1.0):
+        v = evecs[:, 0] if np.all(diag > 0) else (diag <= 0).astype(float)
         involved = [
             names[k] for k in np.flatnonzero(np.abs(v) >= 0.1 * np.abs(v).max())
         ]
         raise ValueError(
-            f"the {what} matrix is singular (smallest eigenvalue {evals[0]:.3g}): "
-            f"the coefficients of {involved} are not identified by these data, so "
-            "they have no standard errors. Drop or combine those features, or use "
-            "cov_type='hessian' when an OPG matrix is singular because of too few "
-            "situations or clusters"
-        ) from None
+            f"the {what} matrix is singular (smallest eigenvalue of its "
+            f"scale-free form {evals[0]:.3g}): the coefficients of {involved} are "
+            "not identified by these data, so they have no standard errors. Drop or "
+            "combine those features, or use cov_type='hessian' when an OPG matrix "
+            "is singular because of too few situations or clusters"
+        )
+    inverse = (evecs / evals) @ evecs.T / scale[:, None] / scale[None, :]
     return 0.5 * (inverse + inverse.T)
 
 
@@ -251,7 +186,7 @@ def _ids_to_codes(values, what):
 
 
 # --------------------------------------------------------------------------------
-# Constants-only (market-share) model
+# Constants-only (market-share) model and the equal-shares model
 # --------------------------------------------------------------------------------
 
 
@@ -260,7 +195,8 @@ def constants_only_log_likelihood(alternatives, data, *, closed_form=None):
 
     With the same choice set in every situation this is the closed form
     ``sum_j N_j log(N_j / N)`` (``N_j`` the weighted number of choices of ``j``);
-    with ragged sets a conditional logit on alternative indicators is fitted, which
+    with ragged sets the constants are fitted by the kernel (as situation features
+    ``z_s = 1`` with one coefficient per alternative, never as dummy columns), which
     is exact. Alternatives never chosen get probability 0 at the supremum, so their
     rows are dropped first; one constant per connected group of alternatives (that
     appear together in some situation) is the reference.
@@ -281,12 +217,11 @@ def constants_only_log_likelihood(alternatives, data, *, closed_form=None):
     n_constants : int
         Number of free constants of the model.
     """
-    from ._estimator import SoftmaxChoiceEstimator
-
     codes, _ = _ids_to_codes(alternatives, "the alternative ids")
     segments = data.segments
     situation = segments.segment_of_rows()
-    wy = segments.expand(_situation_weights(data)) * data.y
+    w = np.ones(data.n_situations) if data.sample_weight is None else data.sample_weight
+    wy = segments.expand(w) * data.y
     chosen = np.bincount(codes, weights=wy, minlength=codes.max() + 1) > 0
     has_choice = segments.sum(wy) > 0
     keep = chosen[codes] & has_choice[situation]
@@ -304,26 +239,89 @@ def constants_only_log_likelihood(alternatives, data, *, closed_form=None):
     n_constants = used.size - n_groups
     if closed_form:
         return float(totals @ np.log(totals / totals.sum())), n_constants
-    # Dummies of every used alternative but the first of each connected group.
-    is_reference = np.zeros(used.size, dtype=bool)
-    is_reference[np.unique(group, return_index=True)[1]] = True
-    position = np.full(chosen.size, -1)
-    position[used] = np.arange(used.size)
-    columns = np.flatnonzero(~is_reference)
     multi = sizes[situation] > 1
-    if columns.size == 0 or not multi.any():
+    if n_constants == 0 or not multi.any():
         # No free constant: equal shares over the (reduced) choice sets.
         return float(-(wy @ np.log(sizes[situation]))), n_constants
-    col = position[codes[multi]]
-    dummies = (col[:, None] == columns[None, :]).astype(float)
-    X = pd.DataFrame(
-        dummies,
-        index=pd.MultiIndex.from_arrays([situation[multi], codes[multi]]),
-        columns=[f"asc{j}" for j in columns],
+    # The kept rows of situations with a choice between several alternatives, as a
+    # block of their own: counts w_s y_i with unit weights.
+    rows_kept = situation[multi]
+    new_sizes = np.bincount(rows_kept)[np.unique(rows_kept)]
+    block = ChoiceData(
+        X=np.zeros((int(multi.sum()), 0)),
+        segments=make_segments(new_sizes),
+        y=wy[multi],
+        sample_weight=None,
+        rows=None,
+        output_shape=(int(multi.sum()),),
+        situation_labels=np.unique(rows_kept),
+        dense=False,
     )
-    # Situation weights are already in wy: fit counts wy with unit weights.
-    model = SoftmaxChoiceEstimator(tol=1e-10).fit(X, wy[multi])
-    return float(model.log_likelihood_), n_constants
+    position = np.full(chosen.size, -1)
+    position[used] = np.arange(used.size)
+    alt = position[codes[multi]]
+    if n_groups == 1:
+        features = SituationFeatures(
+            np.ones((block.n_situations, 1)), used.size, alt, reference=0
+        )
+        loss = LinearChoiceLoss(block, situation_features=features, engine="numpy")
+    else:
+        # Several connected groups: one reference per group, as dummy columns (the
+        # situation-feature path has a single reference alternative).
+        is_reference = np.zeros(used.size, dtype=bool)
+        is_reference[np.unique(group, return_index=True)[1]] = True
+        columns = np.flatnonzero(~is_reference)
+        dummies = np.ascontiguousarray(alt[:, None] == columns[None, :], dtype=float)
+        block = ChoiceData(**{**block.__dict__, "X": dummies})
+        loss = LinearChoiceLoss(block, engine="numpy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = solve(
+            loss,
+            np.zeros(loss.n_params),
+            solver="newton-cholesky",
+            max_iter=200,
+            tol=1e-10,
+        )
+    return float(loss.log_likelihood(result.coef, result.objective)), n_constants
+
+
+def nests_constants(data, alternatives, tol=1e-8):
+    """Whether a model's alternative features span the alternative constants.
+
+    The constants-only model is nested in a model exactly when every alternative
+    indicator, centred within each situation, is a linear combination of the
+    (centred) features: then the model can reproduce any set of constants. Judged
+    on the normal equations, one pass over the rows.
+
+    Parameters
+    ----------
+    data : ChoiceData
+    alternatives : array-like of shape (n_rows,)
+        Alternative label of each canonical row.
+
+    Returns
+    -------
+    bool
+    """
+    codes, uniques = _ids_to_codes(alternatives, "the alternative ids")
+    if uniques.size < 2:
+        return True
+    if data.n_features == 0:
+        return False
+    seg = data.segments
+    X = np.asarray(data.X, dtype=np.float64)
+    D = (codes[:, None] == np.arange(1, uniques.size)[None, :]).astype(float)
+    share = 1.0 / seg.expand(seg.sizes.astype(float))
+    Xc = X - seg.expand(seg.weighted_row_sum(share, X))
+    Dc = D - seg.expand(seg.weighted_row_sum(share, D))
+    # Residual sum of squares of each centred indicator on the centred features.
+    scale = np.sqrt(np.maximum(np.einsum("ij,ij->j", Xc, Xc), np.finfo(float).tiny))
+    Xs = Xc / scale
+    coef, *_ = scipy.linalg.lstsq(Xs, Dc)
+    residual = np.einsum("ij,ij->j", Dc - Xs @ coef, Dc - Xs @ coef)
+    total = np.einsum("ij,ij->j", Dc, Dc)
+    return bool(np.all(residual <= tol * np.maximum(total, np.finfo(float).tiny)))
 
 
 # --------------------------------------------------------------------------------
@@ -332,16 +330,22 @@ def constants_only_log_likelihood(alternatives, data, *, closed_form=None):
 
 
 class ChoiceInferenceMixin:
-    """Statistical inference for a fitted conditional logit (computed on request).
+    """Statistical inference for a fitted linear softmax model (computed on request).
 
-    Mixed into :class:`~skpolicy.SoftmaxChoiceEstimator`. The covariance types:
+    Mixed into :class:`~skpolicy.SoftmaxChoiceEstimator` and
+    :class:`~skpolicy.SoftmaxPolicy`. All numbers come from the estimator's loss
+    (:class:`~._linear_loss.LinearChoiceLoss`: its moments) at the fitted
+    coefficients. The covariance types:
 
     - ``"hessian"``: inverse observed information ``H^-1``,
       ``H = sum_s w_s n_s Cov_pi[phi(s, .)]`` (what mlogit and Stata's ``oim``
       report); needs no data;
     - ``"opg"``: BHHH, the inverse outer product of the per-choice scores
       ``B = sum_s w_s sum_a y_sa d_sa d_sa^T``, ``d_sa = phi(s, a) - phibar_s``;
-    - ``"robust"``: the sandwich ``W/(W-1) H^-1 B H^-1``, ``W = sum_s w_s n_s``;
+    - ``"HC0"``: the plain sandwich ``H^-1 B H^-1`` without a small-sample factor
+      (Biogeme's "robust", Larch, R's ``sandwich::sandwich``);
+    - ``"robust"``: ``W/(W-1) H^-1 B H^-1``, ``W = sum_s w_s n_s`` (Stata's
+      ``vce(robust)``);
     - ``"cluster"``: ``G/(G-1) H^-1 (sum_c S_c S_c^T) H^-1`` with
       ``S_c = sum_{s in c} w_s g_s`` over the G clusters given by ``groups``
       (a decision-maker id, constant within each situation): Stata's
@@ -351,12 +355,99 @@ class ChoiceInferenceMixin:
     covariance of repeated situations). For sampling weights use ``"cluster"``
     with ``groups`` the situation (or person) ids. Covariances ignore the L2
     penalty: with ``alpha > 0`` they are those of the unpenalised likelihood at the
-    penalised estimate, and a warning says so.
+    penalised estimate, and a :class:`~skpolicy.exceptions.PenalizedInferenceWarning`
+    says so.
+
+    Every method that takes data also takes the estimator's extra per-sample
+    inputs as keywords (``**data_params``: a policy's ``available_actions`` and
+    ``action_features``), exactly as its ``fit`` does.
+
+    An estimator using the mixin implements the hooks below; the mixin keeps its
+    own fit record (:meth:`_record_fit`).
     """
 
+    # ------------------------------------------------------------------ hooks
+    def _inference_loss(self, X, y, sample_weight):
+        """The loss of (X, y, sample_weight) in this model's layout (for inference).
+
+        Returns
+        -------
+        LinearChoiceLoss
+        """
+        raise NotImplementedError
+
+    def _coef_vector(self):
+        """The fitted parameter vector in the loss's layout, shape (n_params,)."""
+        raise NotImplementedError
+
+    def _coef_names(self):
+        """Names of the parameters, in the order of :meth:`_coef_vector`."""
+        raise NotImplementedError
+
+    def _row_alternatives(self, X, data, key):
+        """Alternative label of each canonical row of ``data`` (or None)."""
+        if is_dense(X):
+            return None
+        try:
+            ids, column = key_values(X, key, "alternative")
+        except ValueError:
+            return None
+        # A one-level index holds only the situation id.
+        if column is None and X.index.nlevels < 2:
+            return None
+        ids = np.asarray(ids)
+        return ids if data.rows is None else ids[data.rows]
+
+    def _contains_constants(self, data, alternatives):
+        """Whether the model nests the constants-only model on these data."""
+        return nests_constants(data, alternatives)
+
+    # ------------------------------------------------------------- fit record
+    def _record_fit(self, loss, coef, objective, hessian, *, reference=None):
+        """Keep what inference needs from a fit, and set the likelihood attributes.
+
+        Parameters
+        ----------
+        loss : LinearChoiceLoss
+            The training loss.
+        coef : ndarray of shape (n_params,)
+        objective : float
+            Normalised objective at ``coef``.
+        hessian : ndarray of shape (n_params, n_params)
+            Hessian of the normalised objective at ``coef``.
+        reference : tuple (log_likelihood, n_parameters, name) or None
+            The reference model of rho-squared and of the LR test on the training
+            data; None: equal shares.
+        """
+        self.log_likelihood_ = loss.log_likelihood(coef, objective)
+        self.null_log_likelihood_ = loss.null_log_likelihood()
+        self.n_choices_ = loss.weight_sum
+        sizes = loss.data.segments.sizes
+        self._fit_record = {
+            "information": loss.information(hessian),
+            "alpha": loss.alpha,
+            "min_alternatives": int(sizes.min()),
+            "max_alternatives": int(sizes.max()),
+            "reference": reference,
+        }
+
+    def _training_reference(self, loss, X):
+        """The rho-squared reference of the training data, for :meth:`_record_fit`."""
+        alternatives = self._row_alternatives(X, loss.data, 1) if X is not None else None
+        if alternatives is None or not self._contains_constants(
+            loss.data, alternatives
+        ):
+            return None
+        ll, k = constants_only_log_likelihood(alternatives, loss.data)
+        return ll, k, "constants only"
+
     # ------------------------------------------------------------- data access
-    def _inference_data(self, X, y, sample_weight, groups=None):
-        """Canonical block of (X, y, w), and per-situation group codes if asked."""
+    def _inference_data(self, X, y, sample_weight, groups=None, **data_params):
+        """The loss of (X, y, w), and per-situation group codes if asked.
+
+        ``data_params`` are the estimator's extra per-sample inputs (a policy's
+        ``available_actions`` and ``action_features``).
+        """
         if y is None:
             raise ValueError(
                 "y is required with X: give the choices of X (1/0 per long row, or "
@@ -367,13 +458,18 @@ class ChoiceInferenceMixin:
             group_values, X = self._group_column(X, groups)
         elif groups is not None:
             group_values = groups
-        data = self._choice_data(X, y, sample_weight, reset=False)
+        loss = self._inference_loss(X, y, sample_weight, **data_params)
         codes = None
         if groups is not None:
-            codes = self._situation_groups(data, group_values)
-        return data, codes
+            codes = self._situation_groups(loss.data, group_values)
+        return loss, codes
 
     def _group_column(self, X, key):
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                f"groups={key!r} names an index level or column, but X is not a "
+                "DataFrame: give an array of cluster ids"
+            )
         kind, where = locate_key(
             X,
             key,
@@ -384,7 +480,8 @@ class ChoiceInferenceMixin:
             return X.index.get_level_values(where), X
         values = X[where].to_numpy()
         # An id column that is not a feature would fail the feature-name check.
-        return values, X if where in set(coef_names(self)) else X.drop(columns=where)
+        features = set(getattr(self, "feature_names_in_", []))
+        return values, X if where in features else X.drop(columns=where)
 
     def _situation_groups(self, data, values):
         n_user = data.output_shape[0]
@@ -418,50 +515,47 @@ class ChoiceInferenceMixin:
         return first
 
     def _warn_penalised(self):
-        if self._fit_stats.get("alpha", 0.0) > 0:
+        alpha = self._fit_record["alpha"]
+        if alpha > 0:
             warnings.warn(
-                f"the model was fitted with alpha={self._fit_stats['alpha']:g} > 0: "
-                "standard errors and tests treat coef_ as an unpenalised maximum "
-                "likelihood estimate and ignore the shrinkage, so they are only "
-                "approximate",
-                UserWarning,
+                f"the model was fitted with alpha={alpha:g} > 0: standard errors and "
+                "tests treat the coefficients as an unpenalised maximum likelihood "
+                "estimate and ignore the shrinkage, so they are only approximate",
+                PenalizedInferenceWarning,
                 stacklevel=3,
             )
 
-    def _warn_other_data(self, data, weight_sum):
-        same = data.n_situations == self.n_situations_ and np.isclose(
-            weight_sum, self._fit_stats["weight_sum"], rtol=1e-9
+    def _warn_other_data(self, loss):
+        same = loss.data.n_situations == self.n_situations_ and np.isclose(
+            loss.weight_sum, self.n_choices_, rtol=1e-9
         )
         if not same:
             warnings.warn(
-                f"X has {data.n_situations} situations and {weight_sum:g} weighted "
-                f"choices, but the model was fitted on {self.n_situations_} and "
-                f"{self._fit_stats['weight_sum']:g}: covariances describe the "
-                "sampling variation of coef_ only on its training data (pass the "
+                f"X has {loss.data.n_situations} situations and {loss.weight_sum:g} "
+                f"weighted choices, but the model was fitted on {self.n_situations_} "
+                f"and {self.n_choices_:g}: covariances describe the sampling "
+                "variation of the coefficients only on the training data (pass the "
                 "same sample_weight as to fit)",
-                UserWarning,
+                DataWarning,
                 stacklevel=3,
             )
 
     # --------------------------------------------------------------- public API
-    def situation_scores(self, X, y, sample_weight=None):
-        """Per-situation score vectors of the (weighted) log-likelihood at ``coef_``.
+    def situation_scores(self, X, y, sample_weight=None, **data_params):
+        """Per-situation score vectors of the (weighted) log-likelihood.
 
         Row ``s`` is ``w_s g_s`` with
         ``g_s = sum_a y_sa (phi(s, a) - phibar_s)``, the gradient of the situation's
-        log-likelihood ``sum_a y_sa log pi(a|s)`` with respect to ``coef_``, and
-        ``phibar_s = sum_k pi(k|s) phi(s, k)``. The weights are applied: the rows
-        sum to the gradient of the weighted log-likelihood that ``fit`` maximises
-        (zero at an unpenalised optimum). With ``sample_weight=None`` they are the
-        unweighted scores; for a policy gradient pass (non-negative) returns or
-        importance weights as ``sample_weight``, or multiply the unweighted rows by
-        them yourself.
+        log-likelihood ``sum_a y_sa log pi(a|s)`` with respect to the coefficients,
+        and ``phibar_s = sum_k pi(k|s) phi(s, k)``. The weights are applied: the
+        rows sum to the gradient of the weighted log-likelihood that ``fit``
+        maximises (zero at an unpenalised optimum). With ``sample_weight=None``
+        they are the unweighted scores.
 
         Parameters
         ----------
-        X : pandas DataFrame or ndarray of shape (n_situations, n_alternatives, \
-                n_features)
-            Long or dense choice data.
+        X : pandas DataFrame or ndarray
+            The model's input (long or dense choice data, or states).
         y : array-like
             Choices, as in :meth:`fit`.
         sample_weight : array-like, default=None
@@ -469,8 +563,9 @@ class ChoiceInferenceMixin:
 
         Returns
         -------
-        ndarray of shape (n_situations, n_features)
-            Situations in order of first appearance in long X (dense: in order).
+        ndarray of shape (n_situations, n_params)
+            Columns in the order of :meth:`covariance_matrix`'s index; situations
+            in order of first appearance in long X (otherwise in order).
 
         Examples
         --------
@@ -483,36 +578,43 @@ class ChoiceInferenceMixin:
         ((200, 2), True)
         """
         check_is_fitted(self)
-        data, _ = self._inference_data(X, y, sample_weight)
-        return moments(data, self.coef_).scores
+        loss, _ = self._inference_data(X, y, sample_weight, **data_params)
+        return loss.moments(self._coef_vector()).scores
 
     def covariance_matrix(
-        self, X=None, y=None, sample_weight=None, *, cov_type="hessian", groups=None
+        self,
+        X=None,
+        y=None,
+        sample_weight=None,
+        *,
+        cov_type="hessian",
+        groups=None,
+        **data_params,
     ):
-        """Estimated covariance matrix of ``coef_``.
+        """Estimated covariance matrix of the coefficients.
 
         Parameters
         ----------
-        X : pandas DataFrame or ndarray of shape (n_situations, n_alternatives, \
-                n_features), default=None
+        X : pandas DataFrame or ndarray, default=None
             The training data; required for every ``cov_type`` but ``"hessian"``
             (which then uses the information stored at fit).
         y : array-like, default=None
             The training choices (required with X).
         sample_weight : array-like, default=None
             The training weights (frequency weights, as in :meth:`fit`).
-        cov_type : {"hessian", "opg", "robust", "cluster"}, default="hessian"
+        cov_type : {"hessian", "opg", "HC0", "robust", "cluster"}, \
+                default="hessian"
             See the class docstring for the formulas and finite-sample
-            corrections: none for ``"hessian"`` and ``"opg"``, ``W/(W-1)`` for
-            ``"robust"``, ``G/(G-1)`` for ``"cluster"``.
+            corrections: none for ``"hessian"``, ``"opg"`` and ``"HC0"``,
+            ``W/(W-1)`` for ``"robust"``, ``G/(G-1)`` for ``"cluster"``.
         groups : array-like, str or int, default=None
             Cluster ids for ``cov_type="cluster"``: one per row of long X (constant
-            within each situation) or per situation of dense X, or the name
-            (or position) of an index level, or a column name, of long X.
+            within each situation) or per situation of dense X (per state), or the
+            name (or position) of an index level, or a column name, of long X.
 
         Returns
         -------
-        pandas DataFrame of shape (n_features, n_features)
+        pandas DataFrame of shape (n_params, n_params)
             Indexed by the coefficient names on both axes.
 
         Examples
@@ -528,7 +630,7 @@ class ChoiceInferenceMixin:
         """
         check_is_fitted(self)
         _check_cov_type(cov_type)
-        names = coef_names(self)
+        names = list(self._coef_names())
         self._warn_penalised()
         if cov_type == "cluster" and groups is None:
             raise ValueError(
@@ -546,56 +648,40 @@ class ChoiceInferenceMixin:
                     f"cov_type={cov_type!r} needs the training data: pass X and y "
                     "(and sample_weight if fit had one)"
                 )
-            cov = invert_information(self._information, names)
+            cov = invert_information(self._fit_record["information"], names)
         else:
-            data, codes = self._inference_data(X, y, sample_weight, groups)
-            m = moments(data, self.coef_)
-            self._warn_other_data(data, m.weight_sum)
-            cov = self._covariance_from(m, cov_type, codes, names)
+            loss, codes = self._inference_data(
+                X, y, sample_weight, groups, **data_params
+            )
+            m = loss.moments(self._coef_vector())
+            self._warn_other_data(loss)
+            cov = covariance_from_moments(m, cov_type, codes, names)
         return pd.DataFrame(cov, index=names, columns=names)
 
-    @staticmethod
-    def _covariance_from(m, cov_type, codes, names):
-        if cov_type == "opg":
-            return invert_information(m.opg, names, "outer product of the scores")
-        bread = invert_information(m.information, names)
-        if cov_type == "hessian":
-            return bread
-        if cov_type == "robust":
-            if m.weight_sum <= 1:
-                raise ValueError(
-                    f"the weighted number of choices is {m.weight_sum:g}: the robust "
-                    "correction W/(W-1) needs more than one choice (frequency "
-                    "weights count situations)"
-                )
-            meat = m.opg * m.weight_sum / (m.weight_sum - 1)
-        else:
-            n_clusters = int(codes.max()) + 1
-            if n_clusters < 2:
-                raise ValueError(
-                    "groups holds a single cluster: cluster-robust covariances need "
-                    "at least two clusters (and many more than coefficients)"
-                )
-            totals = np.zeros((n_clusters, m.scores.shape[1]))
-            np.add.at(totals, codes, m.scores)
-            meat = totals.T @ totals * n_clusters / (n_clusters - 1)
-        cov = bread @ meat @ bread
-        return 0.5 * (cov + cov.T)
-
     def std_errors(
-        self, X=None, y=None, sample_weight=None, *, cov_type="hessian", groups=None
+        self,
+        X=None,
+        y=None,
+        sample_weight=None,
+        *,
+        cov_type="hessian",
+        groups=None,
+        **data_params,
     ):
-        """Standard errors of ``coef_``: square roots of the covariance's diagonal.
+        """Standard errors: square roots of the covariance's diagonal.
 
-        Parameters are those of :meth:`covariance_matrix`.
+        Parameters
+        ----------
+        X, y, sample_weight, cov_type, groups
+            As in :meth:`covariance_matrix`.
 
         Returns
         -------
-        pandas Series of shape (n_features,)
+        pandas Series of shape (n_params,)
             Indexed by the coefficient names.
         """
         cov = self.covariance_matrix(
-            X, y, sample_weight, cov_type=cov_type, groups=groups
+            X, y, sample_weight, cov_type=cov_type, groups=groups, **data_params
         )
         return pd.Series(np.sqrt(np.diag(cov)), index=cov.index, name="std err")
 
@@ -608,6 +694,7 @@ class ChoiceInferenceMixin:
         cov_type="hessian",
         groups=None,
         confidence=0.95,
+        **data_params,
     ):
         """Coefficient table: estimates, standard errors, z, p-values, intervals.
 
@@ -634,8 +721,10 @@ class ChoiceInferenceMixin:
         >>> list(table.columns)
         ['coef', 'std err', 'z', 'P>|z|', '[0.025', '0.975]']
         """
-        se = self.std_errors(X, y, sample_weight, cov_type=cov_type, groups=groups)
-        coef = pd.Series(np.asarray(self.coef_, dtype=float), index=se.index)
+        se = self.std_errors(
+            X, y, sample_weight, cov_type=cov_type, groups=groups, **data_params
+        )
+        coef = pd.Series(self._coef_vector(), index=se.index)
         return estimate_table(coef, se, confidence)
 
     def wald_test(
@@ -648,6 +737,7 @@ class ChoiceInferenceMixin:
         *,
         cov_type="hessian",
         groups=None,
+        **data_params,
     ):
         """Wald test of the linear restrictions ``R @ coef = r``.
 
@@ -657,8 +747,8 @@ class ChoiceInferenceMixin:
 
         Parameters
         ----------
-        R : str, sequence of str, or array-like of shape (n_features,) or \
-                (n_restrictions, n_features)
+        R : str, sequence of str, or array-like of shape (n_params,) or \
+                (n_restrictions, n_params)
             The restrictions: a matrix (one row per restriction), or linear
             equations in the coefficient names such as ``"ic = oc"``,
             ``"2*ic - oc = 0"`` or ``["asc_gc", "asc_gr"]`` (each equal to 0).
@@ -683,25 +773,31 @@ class ChoiceInferenceMixin:
         (1, True)
         """
         check_is_fitted(self)
-        R_mat, r_vec = parse_restrictions(R, r, coef_names(self))
+        R_mat, r_vec = parse_restrictions(R, r, list(self._coef_names()))
         cov = self.covariance_matrix(
-            X, y, sample_weight, cov_type=cov_type, groups=groups
+            X, y, sample_weight, cov_type=cov_type, groups=groups, **data_params
         ).to_numpy()
-        diff = R_mat @ self.coef_ - r_vec
+        diff = R_mat @ self._coef_vector() - r_vec
         middle = R_mat @ cov @ R_mat.T
         statistic = float(diff @ np.linalg.solve(middle, diff))
         return chi2_test(statistic, R_mat.shape[0], "Wald")
 
     def fit_statistics(
-        self, X=None, y=None, sample_weight=None, *, alternative_key=1, reference="auto"
+        self,
+        X=None,
+        y=None,
+        sample_weight=None,
+        *,
+        alternative_key=1,
+        reference="auto",
+        **data_params,
     ):
         """Goodness-of-fit statistics of the model.
 
         Parameters
         ----------
         X : pandas DataFrame or ndarray, default=None
-            The training data. Without X the statistics stored at fit are used and
-            no constants-only model can be computed.
+            The training data. Without X the statistics recorded at fit are used.
         y : array-like, default=None
             The training choices (required with X).
         sample_weight : array-like, default=None
@@ -714,8 +810,11 @@ class ChoiceInferenceMixin:
             ``"constants"`` the constants-only (market-share) model, ``"null"``
             equal shares over each situation's alternatives. ``"auto"`` takes the
             constants-only model when the alternatives are labelled (long X whose
-            index has the level ``alternative_key``), as mlogit's summary does,
-            and equal shares otherwise.
+            index has the level ``alternative_key``; a policy's actions) and the
+            model contains alternative constants (so that the constants-only model
+            is nested in it, as mlogit's summary assumes), and equal shares
+            otherwise (a model without constants, such as mlogit's ``ic + oc | 0``).
+            ``summary()`` and ``summary(X, y)`` on the training data agree.
 
         Returns
         -------
@@ -741,7 +840,7 @@ class ChoiceInferenceMixin:
         >>> est = SoftmaxChoiceEstimator().fit(X, y)
         >>> stats = est.fit_statistics(X, y)
         >>> stats.attrs["reference"]
-        'constants only'
+        'equal shares'
         >>> bool(stats["mcfadden_r2"] > 0)
         True
         """
@@ -750,25 +849,39 @@ class ChoiceInferenceMixin:
             raise ValueError(
                 f"reference={reference!r}: choose 'auto', 'constants' or 'null'"
             )
-        K = len(self.coef_)
+        K = len(self._coef_vector())
         ll_const, k_const = np.nan, 0
         if X is None:
-            if reference == "constants":
+            recorded = self._fit_record["reference"]
+            if reference == "constants" and recorded is None:
                 raise ValueError(
                     "reference='constants' needs X and y with the alternative ids "
                     f"(index level {alternative_key!r}) to fit the constants-only model"
                 )
             loglik = self.log_likelihood_
-            ll_null = self._fit_stats["null_log_likelihood"]
-            n_sit, n_choices = self.n_situations_, self._fit_stats["weight_sum"]
+            ll_null = self.null_log_likelihood_
+            n_sit, n_choices = self.n_situations_, self.n_choices_
+            if recorded is not None and reference != "null":
+                ll_const, k_const = recorded[0], recorded[1]
         else:
-            data, _ = self._inference_data(X, y, sample_weight)
-            m = moments(data, self.coef_)
-            loglik, n_sit, n_choices = m.log_likelihood, data.n_situations, m.weight_sum
-            w = _situation_weights(data)
-            ll_null = -float(np.sum(w * _n_chosen(data) * np.log(data.segments.sizes)))
-            alternatives = self._alternative_ids(X, data, alternative_key, reference)
-            if alternatives is not None:
+            loss, _ = self._inference_data(X, y, sample_weight, **data_params)
+            data = loss.data
+            loglik = loss.log_likelihood(self._coef_vector())
+            n_sit, n_choices = data.n_situations, loss.weight_sum
+            ll_null = loss.null_log_likelihood()
+            alternatives = self._row_alternatives(X, data, alternative_key)
+            if alternatives is None and reference == "constants":
+                raise ValueError(
+                    "reference='constants' needs the alternative id of every row: "
+                    f"alternative_key={alternative_key!r} is not an index level or "
+                    "column of X"
+                    if not is_dense(X)
+                    else "reference='constants' needs long X with alternative ids"
+                )
+            if alternatives is not None and (
+                reference == "constants"
+                or (reference == "auto" and self._contains_constants(data, alternatives))
+            ):
                 ll_const, k_const = constants_only_log_likelihood(alternatives, data)
         use_constants = reference != "null" and not np.isnan(ll_const)
         ll_ref = ll_const if use_constants else ll_null
@@ -796,29 +909,6 @@ class ChoiceInferenceMixin:
         out.attrs["reference"] = "constants only" if use_constants else "equal shares"
         return out
 
-    def _alternative_ids(self, X, data, key, reference):
-        """Alternative id of each canonical row, or None when X has none."""
-        found = None
-        if not is_dense(X):
-            try:
-                ids, column = key_values(X, key, "alternative")
-            except ValueError:
-                ids = None
-            # A one-level index holds only the situation id.
-            if ids is not None and (column is not None or X.index.nlevels > 1):
-                found = np.asarray(ids)
-        if found is None:
-            if reference == "constants":
-                raise ValueError(
-                    f"reference='constants' needs the alternative id of every row: "
-                    f"alternative_key={key!r} is not an index level or column of X "
-                    f"(index levels: {list(getattr(X.index, 'names', []))})"
-                    if not is_dense(X)
-                    else "reference='constants' needs long X with alternative ids"
-                )
-            return None
-        return found if data.rows is None else found[data.rows]
-
     def summary(
         self,
         X=None,
@@ -830,6 +920,7 @@ class ChoiceInferenceMixin:
         confidence=0.95,
         alternative_key=1,
         reference="auto",
+        **data_params,
     ):
         """A printable summary: model information, fit statistics, coefficients.
 
@@ -864,20 +955,27 @@ class ChoiceInferenceMixin:
             cov_type=cov_type,
             groups=groups,
             confidence=confidence,
+            **data_params,
         )
         fit_stats = self.fit_statistics(
-            X, y, sample_weight, alternative_key=alternative_key, reference=reference
+            X,
+            y,
+            sample_weight,
+            alternative_key=alternative_key,
+            reference=reference,
+            **data_params,
         )
-        if X is None:
-            low = self._fit_stats["min_alternatives"]
-            high = self._fit_stats["max_alternatives"]
-        else:
-            sizes = self._choice_data(X, reset=False).segments.sizes
-            low, high = int(sizes.min()), int(sizes.max())
+        record = self._fit_record
+        low, high = record["min_alternatives"], record["max_alternatives"]
         cov_label = cov_type
-        if cov_type == "cluster":
-            codes = self._inference_data(X, y, sample_weight, groups)[1]
-            cov_label += f" ({int(codes.max()) + 1} clusters)"
+        if X is not None:
+            loss, codes = self._inference_data(
+                X, y, sample_weight, groups, **data_params
+            )
+            sizes = loss.data.segments.sizes
+            low, high = int(sizes.min()), int(sizes.max())
+            if cov_type == "cluster":
+                cov_label += f" ({int(codes.max()) + 1} clusters)"
         info = [
             ("Model:", type(self).__name__),
             ("Situations:", f"{int(fit_stats['n_situations'])}"),
@@ -888,10 +986,56 @@ class ChoiceInferenceMixin:
             ("Iterations:", str(self.n_iter_)),
             ("Converged:", str(bool(self.converged_))),
         ]
-        if self._fit_stats.get("alpha", 0.0) > 0:
-            info.append(("L2 penalty alpha:", f"{self._fit_stats['alpha']:g}"))
+        if record["alpha"] > 0:
+            info.append(("L2 penalty alpha:", f"{record['alpha']:g}"))
         return ChoiceModelSummary(info, fit_stats, table)
 
 
+def covariance_from_moments(m, cov_type, codes, names):
+    """Covariance of the coefficients of the given type from the loss's moments.
+
+    Parameters
+    ----------
+    m : Moments
+    cov_type : str
+        One of :data:`COV_TYPES`.
+    codes : ndarray of shape (n_situations,) or None
+        Cluster code of every situation (``"cluster"`` only).
+    names : list of str
+        Coefficient names, for messages.
+
+    Returns
+    -------
+    ndarray of shape (n_params, n_params)
+    """
+    if cov_type == "opg":
+        return invert_information(m.opg, names, "outer product of the scores")
+    bread = invert_information(m.information, names)
+    if cov_type == "hessian":
+        return bread
+    if cov_type == "HC0":
+        meat = m.opg
+    elif cov_type == "robust":
+        if m.weight_sum <= 1:
+            raise ValueError(
+                f"the weighted number of choices is {m.weight_sum:g}: the robust "
+                "correction W/(W-1) needs more than one choice (frequency "
+                "weights count situations); cov_type='HC0' has no correction"
+            )
+        meat = m.opg * m.weight_sum / (m.weight_sum - 1)
+    else:
+        n_clusters = int(codes.max()) + 1
+        if n_clusters < 2:
+            raise ValueError(
+                "groups holds a single cluster: cluster-robust covariances need "
+                "at least two clusters (and many more than coefficients)"
+            )
+        totals = np.zeros((n_clusters, m.scores.shape[1]))
+        np.add.at(totals, codes, m.scores)
+        meat = totals.T @ totals * n_clusters / (n_clusters - 1)
+    cov = bread @ meat @ bread
+    return 0.5 * (cov + cov.T)
+
+
 def _is_key(groups):
-    return isinstance(groups, (str, int, np.integer))
+    return isinstance(groups, (str, int, np.integer)) and not isinstance(groups, bool)

@@ -1,9 +1,9 @@
-"""Unwrapping a fitted model: a SoftmaxChoiceEstimator or a Pipeline ending in one."""
+"""Unwrapping a fitted model: an estimator or a Pipeline ending in one."""
 
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import SoftmaxChoiceEstimator
+from ._inference import ChoiceInferenceMixin
 
 
 def split_model(model, what="model"):
@@ -11,7 +11,8 @@ def split_model(model, what="model"):
 
     Parameters
     ----------
-    model : fitted SoftmaxChoiceEstimator or Pipeline ending in one
+    model : fitted SoftmaxChoiceEstimator or SoftmaxPolicy, or a Pipeline ending in
+        one
     what : str, default="model"
         Name of the argument, for the error message.
 
@@ -19,15 +20,18 @@ def split_model(model, what="model"):
     -------
     prefix : Pipeline or None
         ``model[:-1]`` for a Pipeline, None for a bare estimator.
-    estimator : SoftmaxChoiceEstimator
+    estimator : SoftmaxChoiceEstimator or SoftmaxPolicy
     """
     prefix, final = None, model
     if isinstance(model, Pipeline):
         prefix, final = model[:-1], model.steps[-1][1]
-    if not isinstance(final, SoftmaxChoiceEstimator):
+    if hasattr(final, "best_estimator_"):  # a fitted search: its refitted model
+        return split_model(final.best_estimator_, what)
+    if not isinstance(final, ChoiceInferenceMixin):
         raise TypeError(
-            f"{what} must be a fitted SoftmaxChoiceEstimator or a Pipeline ending in "
-            f"one, got {type(final).__name__}"
+            f"{what} must be a fitted SoftmaxChoiceEstimator or SoftmaxPolicy, a "
+            f"Pipeline ending in one, or a fitted search over them, got "
+            f"{type(final).__name__}"
         )
     check_is_fitted(final)
     return prefix, final

@@ -1,11 +1,14 @@
 """Statistical inference for fitted choice models.
 
 Covariances, coefficient tables, fit statistics, Wald tests and summaries are
-methods of :class:`~skpolicy.SoftmaxChoiceEstimator` (see
-:class:`ChoiceInferenceMixin` for the conventions). This module holds what compares
-several models, :func:`lr_test` (the likelihood-ratio test of nested models), and
-:func:`coef_table` and :func:`summary`, which also take a Pipeline ending in the
-estimator and raw data (the transformers run first).
+methods of :class:`~skpolicy.SoftmaxChoiceEstimator` and
+:class:`~skpolicy.SoftmaxPolicy` (see their ``covariance_matrix`` for the
+conventions). This module holds what compares several models, :func:`lr_test` (the
+likelihood-ratio test of nested models), and the same inference as functions that
+also take a Pipeline ending in an estimator and raw data (the transformers run
+first): :func:`covariance_matrix`, :func:`std_errors`, :func:`coef_table`,
+:func:`wald_test`, :func:`fit_statistics`, :func:`situation_scores` and
+:func:`summary`.
 """
 
 import warnings
@@ -17,14 +20,19 @@ from sklearn.pipeline import Pipeline
 from ._inference import ChoiceInferenceMixin, TestResult, chi2_test
 from ._pipeline import split_model
 from ._summary import ChoiceModelSummary
+from .exceptions import PenalizedInferenceWarning
 
 __all__ = [
-    "ChoiceInferenceMixin",
     "ChoiceModelSummary",
     "TestResult",
     "coef_table",
+    "covariance_matrix",
+    "fit_statistics",
     "lr_test",
+    "situation_scores",
+    "std_errors",
     "summary",
+    "wald_test",
 ]
 
 
@@ -65,29 +73,30 @@ def lr_test(restricted, unrestricted, *, df=None):
     r = split_model(restricted, "restricted")[1]
     u = split_model(unrestricted, "unrestricted")[1]
     for model in (r, u):
-        if model._fit_stats.get("alpha", 0.0) > 0:
+        if getattr(model, "alpha", 0.0) > 0:
             warnings.warn(
                 "a model was fitted with alpha > 0: the likelihood-ratio statistic "
                 "of penalised fits is not chi-squared",
-                UserWarning,
+                PenalizedInferenceWarning,
                 stacklevel=2,
             )
     if r.n_situations_ != u.n_situations_ or not np.isclose(
-        r._fit_stats["weight_sum"], u._fit_stats["weight_sum"], rtol=1e-9
+        r.n_choices_, u.n_choices_, rtol=1e-9
     ):
         raise ValueError(
             f"the models were not fitted on the same data ({r.n_situations_} and "
-            f"{u.n_situations_} situations, {r._fit_stats['weight_sum']:g} and "
-            f"{u._fit_stats['weight_sum']:g} weighted choices): a likelihood-ratio "
+            f"{u.n_situations_} situations, {r.n_choices_:g} and "
+            f"{u.n_choices_:g} weighted choices): a likelihood-ratio "
             "test compares models of the same data"
         )
+    k_r = int(r.fit_statistics()["n_parameters"])
+    k_u = int(u.fit_statistics()["n_parameters"])
     if df is None:
-        df = len(u.coef_) - len(r.coef_)
+        df = k_u - k_r
     if df <= 0:
         raise ValueError(
             f"df = {df}: the unrestricted model must have more coefficients than the "
-            f"restricted one ({len(u.coef_)} vs {len(r.coef_)}); swap the arguments, "
-            "or give df"
+            f"restricted one ({k_u} vs {k_r}); swap the arguments, or give df"
         )
     statistic = 2.0 * (u.log_likelihood_ - r.log_likelihood_)
     if statistic < -1e-6 * max(1.0, abs(u.log_likelihood_)):
@@ -192,3 +201,67 @@ def summary(
         alternative_key=alternative_key,
         reference=reference,
     )
+
+
+def _pipeline_method(name):
+    """Build the module-level version of the estimators' inference method ``name``."""
+
+    def function(model, X=None, y=None, sample_weight=None, **kwargs):
+        groups = kwargs.pop("groups", None)
+        final, X, groups = through_pipeline(model, X, groups)
+        if groups is not None:
+            kwargs["groups"] = groups
+        return getattr(final, name)(X, y, sample_weight, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"""``{name}`` of an estimator or of a Pipeline ending in one.
+
+    ``model[-1].{name}(model[:-1].transform(X), y, sample_weight, **kwargs)`` for a
+    Pipeline (cluster ids named as a column of the raw X are read before the
+    transformers run); the estimator's own method otherwise. See
+    :meth:`skpolicy.SoftmaxChoiceEstimator.{name}` for the parameters and the
+    result.
+
+    Parameters
+    ----------
+    model : fitted estimator, or Pipeline ending in one
+    X : DataFrame or ndarray, default=None
+        The raw data the model was fitted on (before the Pipeline's transformers).
+    y, sample_weight : array-like, default=None
+        The training choices and weights.
+    **kwargs
+        Keyword arguments of the method (``cov_type``, ``groups``, ...).
+    """
+    return function
+
+
+covariance_matrix = _pipeline_method("covariance_matrix")
+std_errors = _pipeline_method("std_errors")
+fit_statistics = _pipeline_method("fit_statistics")
+situation_scores = _pipeline_method("situation_scores")
+
+
+def wald_test(model, R, r=None, X=None, y=None, sample_weight=None, **kwargs):
+    """Wald test of ``R @ coef = r`` for an estimator or a Pipeline ending in one.
+
+    See :meth:`skpolicy.SoftmaxChoiceEstimator.wald_test`.
+
+    Parameters
+    ----------
+    model : fitted estimator, or Pipeline ending in one
+    R, r
+        The restrictions, as in the method.
+    X, y, sample_weight : default=None
+        The raw training data (needed for every ``cov_type`` but ``"hessian"``).
+    **kwargs
+        ``cov_type`` and ``groups``.
+
+    Returns
+    -------
+    TestResult
+    """
+    groups = kwargs.pop("groups", None)
+    final, X, groups = through_pipeline(model, X, groups)
+    if groups is not None:
+        kwargs["groups"] = groups
+    return final.wald_test(R, r, X, y, sample_weight, **kwargs)

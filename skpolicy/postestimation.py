@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from ._data import is_dense, key_values, label
-from ._inference import coef_names, estimate_table
+from ._inference import estimate_table
 from ._pipeline import split_model
 from ._softmax import segment_logsumexp
 from .inference import through_pipeline
@@ -457,7 +457,7 @@ def _utility_derivative(model, X, attribute, ev):
     prefix, est = split_model(model)
     x = _attribute_values(X, attribute)
     if prefix is None:
-        names = coef_names(est)
+        names = _coef_names(est)
         if attribute not in names:
             raise ValueError(
                 f"attribute {attribute!r} is not a feature of the model (features: "
@@ -730,7 +730,7 @@ def willingness_to_pay(
     ['wtp', 'std err']
     """
     _, est = split_model(model)
-    names = coef_names(est)
+    names = _coef_names(est)
     attributes = [attributes] if isinstance(attributes, str) else list(attributes)
     for name in [*attributes, cost]:
         if name not in names:
@@ -875,14 +875,14 @@ def consumer_surplus_change(model, X_before, X_after, *, cost, sample_weight=Non
         )
     if cost in X_before.columns:
         derivative = _utility_derivative(model, X_before, cost, before)
-    elif cost in coef_names(est):
+    elif cost in _coef_names(est):
         derivative = np.full(
-            before.data.X.shape[0], est.coef_[coef_names(est).index(cost)]
+            before.data.X.shape[0], est.coef_[_coef_names(est).index(cost)]
         )
     else:
         raise ValueError(
             f"cost={cost!r} is neither a column of X nor a coefficient of the model "
-            f"(coefficients: {coef_names(est)})"
+            f"(coefficients: {_coef_names(est)})"
         )
     segments = before.segments
     lam = -derivative[segments.offsets[:-1]]
@@ -955,3 +955,10 @@ def simulate_choices(model, X, *, random_state=None):
     out = np.zeros(ev.utility.shape[0], dtype=np.int64)
     out[ev.user_rows[chosen]] = 1
     return out
+
+
+def _coef_names(est):
+    """Coefficient names: ``feature_names_in_``, or ``x0, x1, ...`` for arrays."""
+    if hasattr(est, "feature_names_in_"):
+        return [str(n) for n in est.feature_names_in_]
+    return [f"x{k}" for k in range(len(est.coef_))]

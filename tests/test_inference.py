@@ -128,14 +128,38 @@ def test_fit_statistics_match_mlogit_summary(heating, heating_fits, published):
     assert fs["aic"] == pytest.approx(-2 * ll + 2 * K)
     assert fs["bic"] == pytest.approx(-2 * ll + K * np.log(900))
     assert (fs["n_situations"], fs["n_parameters"]) == (900, K)
-    # Without data, or asked for: equal shares as the reference.
+    # Without data: the reference recorded at fit, the same numbers.
+    stored = full.fit_statistics()
+    assert stored.attrs["reference"] == "constants only"
+    pd.testing.assert_series_equal(stored, fs, rtol=1e-10)
+    # Asked for: equal shares as the reference.
     for stats_null in (
-        full.fit_statistics(),
+        full.fit_statistics(reference="null"),
         full.fit_statistics(X, y, reference="null"),
     ):
         assert stats_null.attrs["reference"] == "equal shares"
         assert stats_null["mcfadden_r2"] == pytest.approx(1 - ll / (900 * np.log(0.2)))
         assert stats_null["lr_df"] == K
+
+
+def test_model_without_constants_is_compared_with_equal_shares(heating, heating_fits):
+    """mlogit's ``ic + oc | 0`` does not nest the constants-only model: its rho^2
+    and LR test use equal shares (never LR chi2(-2), a NaN p-value or rho^2 < 0),
+    with or without the data."""
+    X, y = heating
+    X = X[["ic", "oc"]]
+    _, no_asc = heating_fits
+    for fs in (no_asc.fit_statistics(), no_asc.fit_statistics(X, y)):
+        assert fs.attrs["reference"] == "equal shares"
+        assert fs["lr_df"] == 2
+        assert fs["mcfadden_r2"] > 0 and 0 < fs["lr_pvalue"] < 1
+        ll = no_asc.log_likelihood_
+        assert fs["mcfadden_r2"] == pytest.approx(1 - ll / (900 * np.log(0.2)))
+    text = str(no_asc.summary())
+    assert "LR chi2(2)" in text and "nan" not in text.lower()
+    # Forcing the constants-only reference still works.
+    forced = no_asc.fit_statistics(X, y, reference="constants")
+    assert forced.attrs["reference"] == "constants only"
 
 
 def test_constants_only_model_is_exact_on_ragged_sets():
@@ -163,7 +187,7 @@ def test_constants_only_model_is_exact_on_ragged_sets():
 
     res = optimize.minimize(negloglik, np.zeros(4), method="BFGS", tol=1e-10)
     assert ll == pytest.approx(-res.fun, abs=1e-6)
-    stats_ = est.fit_statistics(X, y, w)
+    stats_ = est.fit_statistics(X, y, w, reference="constants")
     assert stats_["constants_log_likelihood"] == pytest.approx(ll)
 
 
@@ -190,7 +214,7 @@ def test_constants_only_drops_never_chosen_alternatives():
     frame.loc[frame.s.isin(chose3) & (frame.a == 0), "y"] = 1
     y2 = frame["y"].to_numpy()
     est = SoftmaxChoiceEstimator().fit(X, y2)
-    ll = est.fit_statistics(X, y2)["constants_log_likelihood"]
+    ll = est.fit_statistics(X, y2, reference="constants")["constants_log_likelihood"]
     # The supremum puts probability 0 on alternative 3: market shares of 0, 1, 2.
     counts = np.bincount(alt, weights=y2, minlength=4)[:3]
     assert ll == pytest.approx(float(counts @ np.log(counts / counts.sum())), abs=1e-6)
@@ -490,7 +514,8 @@ def test_summary_text_and_html(heating, heating_fits):
         summary.coef_table,
         full.coef_table(X, y, cov_type="cluster", groups="idcase"),
     )
-    assert "equal shares" in str(full.summary())
+    assert "constants only" in str(full.summary())
+    assert "equal shares" in str(full.summary(reference="null"))
 
 
 # --------------------------------------------------------------------------------
@@ -542,8 +567,9 @@ def test_error_messages(heating, heating_fits):
         full.coef_table(confidence=95)
     with pytest.raises(ValueError, match="reference='shares'"):
         full.fit_statistics(X, y, reference="shares")
+    _, no_asc = heating_fits
     with pytest.raises(ValueError, match="reference='constants' needs X"):
-        full.fit_statistics(reference="constants")
+        no_asc.fit_statistics(reference="constants")
     with pytest.raises(ValueError, match="alternative_key='mode' is not an index"):
         full.fit_statistics(X, y, alternative_key="mode", reference="constants")
 
@@ -618,8 +644,30 @@ def test_coef_table_and_summary_through_a_pipeline():
     expected = pipe[-1].coef_table(Xt, y, cov_type="cluster", groups=person)
     got = coef_table(pipe, raw, y, cov_type="cluster", groups="person")
     pd.testing.assert_frame_equal(got, expected)
-    text = str(summary(pipe, raw, y, alternative_key="alternative"))
+    text = str(
+        summary(pipe, raw, y, alternative_key="alternative", reference="constants")
+    )
     assert "constants only" in text and "x2" in text
+    # Every inference method of the estimator, as a function on the Pipeline.
+    from skpolicy import inference
+
+    pd.testing.assert_frame_equal(
+        inference.covariance_matrix(pipe, raw, y, cov_type="HC0"),
+        pipe[-1].covariance_matrix(Xt, y, cov_type="HC0"),
+    )
+    pd.testing.assert_series_equal(
+        inference.std_errors(pipe, raw, y, cov_type="cluster", groups="person"),
+        pipe[-1].std_errors(Xt, y, cov_type="cluster", groups=person),
+    )
+    pd.testing.assert_series_equal(
+        inference.fit_statistics(pipe, raw, y), pipe[-1].fit_statistics(Xt, y)
+    )
+    assert inference.wald_test(pipe, "x0 = x1").statistic == pytest.approx(
+        pipe[-1].wald_test("x0 = x1").statistic
+    )
+    np.testing.assert_allclose(
+        inference.situation_scores(pipe, raw, y), pipe[-1].situation_scores(Xt, y)
+    )
     # A bare estimator goes straight through.
     est = SoftmaxChoiceEstimator().fit(X, y)
     pd.testing.assert_frame_equal(coef_table(est), est.coef_table())

@@ -537,5 +537,5 @@ def test_error_messages(bare, custom, data):
     with pytest.raises(ValueError, match="'fare' is neither a column"):
         consumer_surplus_change(est, X, X, cost="fare")
     doubled = pd.concat([X.iloc[:1], X])
-    with pytest.raises(ValueError, match="occurs on several rows of situation 0"):
+    with pytest.raises(ValueError, match="duplicated index"):
         predict_shares(est, doubled)
