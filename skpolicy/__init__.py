@@ -3,6 +3,7 @@ native to scikit-learn and pandas."""
 
 from ._config import config_context, get_config, set_config
 from ._estimator import SoftmaxChoiceEstimator
+from ._policy import SoftmaxPolicy
 from .model_selection import SituationKFold
 from .preprocessing import ChoiceSpecification
 
@@ -12,6 +13,7 @@ __all__ = [
     "ChoiceSpecification",
     "SituationKFold",
     "SoftmaxChoiceEstimator",
+    "SoftmaxPolicy",
     "__version__",
     "config_context",
     "get_config",
