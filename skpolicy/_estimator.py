@@ -279,9 +279,9 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         return np.array([f"x{k}" for k in range(self.n_features_in_)], dtype=object)
 
     # --------------------------------------------------------------- predict
-    def _utilities(self, X):
+    def _utilities(self, X, sample_weight=None):
         check_is_fitted(self)
-        data = self._choice_data(X, reset=False)
+        data = self._choice_data(X, None, sample_weight, reset=False)
         u = (data.X @ self.coef_.astype(data.X.dtype)).astype(np.float64, copy=False)
         return data, u
 
@@ -406,3 +406,26 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.target_tags.required = True
         return tags
+
+
+def evaluate_utilities(estimator, X, sample_weight=None):
+    """Canonical block of X and the fitted utilities of its rows.
+
+    The entry point of the analysis layer (post-estimation) into a fitted
+    :class:`SoftmaxChoiceEstimator`: it validates X as the estimator's prediction
+    methods do.
+
+    Parameters
+    ----------
+    estimator : fitted SoftmaxChoiceEstimator
+    X : pandas DataFrame or ndarray
+        Long or dense choice data.
+    sample_weight : array-like, default=None
+        Situation weights (kept in the block).
+
+    Returns
+    -------
+    data : ChoiceData
+    utilities : ndarray of shape (n_rows,)
+    """
+    return estimator._utilities(X, sample_weight)

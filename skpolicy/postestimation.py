@@ -32,6 +32,7 @@ from sklearn.utils import check_random_state
 
 from ._data import is_dense, key_values, label
 from ._inference import estimate_table
+from ._estimator import evaluate_utilities
 from ._pipeline import split_model
 from ._softmax import segment_logsumexp
 from .inference import through_pipeline
@@ -91,8 +92,7 @@ class _Evaluation:
 def _evaluate(model, X, sample_weight=None, alternative_key=1, alternatives=True):
     prefix, est = split_model(model)
     features = X if prefix is None else prefix.transform(X)
-    data = est._choice_data(features, None, sample_weight, reset=False)
-    u = (data.X @ est.coef_.astype(data.X.dtype)).astype(np.float64, copy=False)
+    data, u = evaluate_utilities(est, features, sample_weight)
     lse, proba = segment_logsumexp(u, data.segments)
     n_rows = data.X.shape[0]
     user_rows = np.arange(n_rows) if data.rows is None else data.rows
