@@ -3,13 +3,28 @@
 import numpy as np
 
 
+# Significant digits of estimates, standard errors and interval bounds: every
+# number of a column carries the same number (mlogit prints about 6, Stata 7).
+_DIGITS = 7
+
+
 def _fmt(x, digits=4):
-    """Fixed decimals for moderate numbers, else significant digits."""
+    """Fixed decimals (fit statistics, whose scale is known)."""
     if not np.isfinite(x):
         return str(x)
-    if x == 0 or 1e-2 <= abs(x) < 1e6:
-        return f"{x:.{digits}f}"
-    return f"{x:.{digits + 1}g}"
+    return f"{x:.{digits}f}"
+
+
+def _sig(x, digits=_DIGITS):
+    """``digits`` significant digits, in positional notation when it fits."""
+    if not np.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    text = f"{x:#.{digits}g}"
+    if "e" in text:
+        return text
+    return text.rstrip(".") if text.endswith(".") else text
 
 
 def _aligned(pairs):
@@ -41,21 +56,22 @@ class ChoiceModelSummary:
     def _statistics_rows(self):
         s = self.fit_statistics
         ref = s.attrs.get("reference", "equal shares")
+        # Log-likelihoods to 4 decimals (Stata prints 4, mlogit 1).
         rows = [
-            ("Log-likelihood:", _fmt(s["log_likelihood"], 3)),
-            ("Null log-likelihood:", _fmt(s["null_log_likelihood"], 3)),
+            ("Log-likelihood:", _fmt(s["log_likelihood"], 4)),
+            ("Null log-likelihood:", _fmt(s["null_log_likelihood"], 4)),
         ]
         if not np.isnan(s["constants_log_likelihood"]):
             rows.append(
-                ("Constants-only log-lik.:", _fmt(s["constants_log_likelihood"], 3))
+                ("Constants-only log-lik.:", _fmt(s["constants_log_likelihood"], 4))
             )
         rows += [
             (f"McFadden rho2 ({ref}):", _fmt(s["mcfadden_r2"], 6)),
             ("Adjusted rho2:", _fmt(s["adjusted_mcfadden_r2"], 6)),
-            (f"LR chi2({int(s['lr_df'])}):", _fmt(s["lr_statistic"], 3)),
-            ("Prob > chi2:", f"{s['lr_pvalue']:.4g}"),
-            ("AIC:", _fmt(s["aic"], 2)),
-            ("BIC:", _fmt(s["bic"], 2)),
+            (f"LR chi2({int(s['lr_df'])}):", _fmt(s["lr_statistic"], 4)),
+            ("Prob > chi2:", _sig(s["lr_pvalue"], 4)),
+            ("AIC:", _fmt(s["aic"], 4)),
+            ("BIC:", _fmt(s["bic"], 4)),
         ]
         return rows
 
@@ -69,7 +85,7 @@ class ChoiceModelSummary:
                 elif col == "P>|z|":
                     text = f"{value:.3f}"
                 else:
-                    text = _fmt(value)
+                    text = _sig(value)
                 cells[i].append(text)
         header = ["", *map(str, table.columns)]
         widths = [max(len(r[k]) for r in [header, *cells]) for k in range(len(header))]
@@ -111,4 +127,4 @@ class ChoiceModelSummary:
             f"<table class='simpletable'><caption>{self.title}</caption>"
             f"{pairs(self.info)}{pairs(self._statistics_rows())}</table>"
         )
-        return header + self.coef_table.to_html(float_format=lambda x: _fmt(x))
+        return header + self.coef_table.to_html(float_format=_sig)

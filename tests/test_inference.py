@@ -499,9 +499,9 @@ def test_summary_text_and_html(heating, heating_fits):
         "SoftmaxChoiceEstimator",
         "900",
         "5/5",
-        "-1008.229",
+        "-1008.2287",
         "0.013691",
-        "27.990",
+        "27.9899",
         "cluster (900 clusters)",
         "newton-cholesky",
         "asc_gr",
@@ -671,3 +671,19 @@ def test_coef_table_and_summary_through_a_pipeline():
     # A bare estimator goes straight through.
     est = SoftmaxChoiceEstimator().fit(X, y)
     pd.testing.assert_frame_equal(coef_table(est), est.coef_table())
+
+
+def test_printed_columns_carry_the_same_significant_digits(heating, heating_fits):
+    """Every estimate, standard error and bound is printed with 7 significant
+    digits (mlogit prints about 6, Stata 7), whatever its magnitude."""
+    full, _ = heating_fits
+    text = str(full.summary())
+    body = text.split("-" * 20)[-1].splitlines()
+    for line in body:
+        if not line.strip() or line.startswith(("=", "-")):
+            continue
+        name, coef, se, _z, _p, low, high = line.split()
+        for cell in (coef, se, low, high):
+            digits = cell.lstrip("-").replace(".", "").lstrip("0")
+            assert len(digits) == 7, (name, cell)
+    assert "Log-likelihood:                  -1008.2287" in text
