@@ -42,16 +42,16 @@ and the target's mass on actions the logs never show.
 
 References
 ----------
-.. [1] Dudík, M., Langford, J. and Li, L. (2011). Doubly robust policy evaluation
-   and learning. ICML. (IPS, DM, DR.)
-.. [2] Swaminathan, A. and Joachims, T. (2015). The self-normalized estimator for
-   counterfactual learning. NeurIPS. (SNIPS.)
-.. [3] Wang, Y.-X., Agarwal, A. and Dudík, M. (2017). Optimal and adaptive
-   off-policy evaluation in contextual bandits. ICML. (Switch.)
-.. [4] Chernozhukov, V. et al. (2018). Double/debiased machine learning for
-   treatment and structural parameters. The Econometrics Journal. (Cross-fitting.)
-.. [5] Saito, Y., Aihara, S., Matsutani, M. and Narita, Y. (2021). Open Bandit
-   Dataset and Pipeline. NeurIPS Datasets and Benchmarks. (obp.)
+- Dudík, M., Langford, J. and Li, L. (2011). Doubly robust policy evaluation
+  and learning. ICML. (IPS, DM, DR.)
+- Swaminathan, A. and Joachims, T. (2015). The self-normalized estimator for
+  counterfactual learning. NeurIPS. (SNIPS.)
+- Wang, Y.-X., Agarwal, A. and Dudík, M. (2017). Optimal and adaptive
+  off-policy evaluation in contextual bandits. ICML. (Switch.)
+- Chernozhukov, V. et al. (2018). Double/debiased machine learning for
+  treatment and structural parameters. The Econometrics Journal. (Cross-fitting.)
+- Saito, Y., Aihara, S., Matsutani, M. and Narita, Y. (2021). Open Bandit
+  Dataset and Pipeline. NeurIPS Datasets and Benchmarks. (obp.)
 """
 
 import numbers
@@ -1222,9 +1222,9 @@ def importance_weight_diagnostics(
     ----------
     action, pscore, action_dist, X
         As in :func:`inverse_propensity_score`.
-    behavior_dist : array-like of shape (n_rounds, n_actions) or fitted policy, \
-            default=None
-        The behaviour policy's full action probabilities in every logged state,
+    behavior_dist : array-like or fitted policy, default=None
+        Of shape (n_rounds, n_actions): the behaviour policy's full action
+        probabilities in every logged state,
         for ``unsupported_mass``. Taken from ``pscore`` when that is a fitted
         policy.
     quantiles : sequence of float, default=(0.5, 0.9, 0.95, 0.99)

@@ -179,14 +179,14 @@ class ChoiceSpecification(TransformerMixin, BaseEstimator):
     alternative id in an index level) into the design columns of a conditional
     logit, in mlogit's order and with mlogit/Stata-style names:
 
-    ============================  ====================  =======================
-    term                          columns               value on a row of alt b
-    ============================  ====================  =======================
-    constants (``constants``)     ``asc[a]``, a != ref  1 if b == a else 0
-    ``generic=["cost"]``          ``cost``              cost
-    ``case=["income"]``           ``income:a``, a != ref income if b == a else 0
-    ``alternative_specific``      ``time:a``            time if b == a else 0
-    ============================  ====================  =======================
+    ============================  ========================  =======================
+    term                          columns                   value on a row of alt b
+    ============================  ========================  =======================
+    constants (``constants``)     ``asc[a]``, a != ref      1 if b == a else 0
+    ``generic=["cost"]``          ``cost``                  cost
+    ``case=["income"]``           ``income:a``, a != ref    income if b == a else 0
+    ``alternative_specific``      ``time:a``                time if b == a else 0
+    ============================  ========================  =======================
 
     Columns of X that no term uses are dropped. A term enters only the rows of
     its alternatives, so its values on the other rows are never read (they may
@@ -257,7 +257,7 @@ class ChoiceSpecification(TransformerMixin, BaseEstimator):
         specified.
     n_features_in_ : int
         Number of columns of X at fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of X at fit, when they are all strings.
 
     See Also

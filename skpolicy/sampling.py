@@ -24,11 +24,11 @@ whatever the temperature or :math:`\varepsilon`. To sample from probabilities
 
 References
 ----------
-.. [1] Plackett, R. L. (1975). The analysis of permutations. Applied Statistics;
-   Luce, R. D. (1959). Individual Choice Behavior.
-.. [2] Kool, W., van Hoof, H. and Welling, M. (2019). Stochastic beams and where to
-   find them: the Gumbel-top-k trick for sampling sequences without replacement.
-   ICML.
+- Plackett, R. L. (1975). The analysis of permutations. Applied Statistics;
+  Luce, R. D. (1959). Individual Choice Behavior.
+- Kool, W., van Hoof, H. and Welling, M. (2019). Stochastic beams and where to
+  find them: the Gumbel-top-k trick for sampling sequences without replacement.
+  ICML.
 """
 
 import numbers
