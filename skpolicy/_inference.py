@@ -41,9 +41,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy import stats
 from scipy.sparse.csgraph import connected_components
-from sklearn.utils.validation import check_is_fitted
-
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
 
 from ._data import ChoiceData, is_dense, key_values, label, locate_key
 from ._linear_loss import LinearChoiceLoss, SituationFeatures
@@ -433,7 +432,9 @@ class ChoiceInferenceMixin:
 
     def _training_reference(self, loss, X):
         """The rho-squared reference of the training data, for :meth:`_record_fit`."""
-        alternatives = self._row_alternatives(X, loss.data, 1) if X is not None else None
+        alternatives = (
+            self._row_alternatives(X, loss.data, 1) if X is not None else None
+        )
         if alternatives is None or not self._contains_constants(
             loss.data, alternatives
         ):
@@ -880,7 +881,9 @@ class ChoiceInferenceMixin:
                 )
             if alternatives is not None and (
                 reference == "constants"
-                or (reference == "auto" and self._contains_constants(data, alternatives))
+                or (
+                    reference == "auto" and self._contains_constants(data, alternatives)
+                )
             ):
                 ll_const, k_const = constants_only_log_likelihood(alternatives, data)
         use_constants = reference != "null" and not np.isnan(ll_const)

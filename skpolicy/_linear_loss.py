@@ -167,7 +167,9 @@ class _Chunk:
 
     def rows_of(self, grid):
         """Inverse of :meth:`grid` for a ``(n_situations, J)`` array."""
-        return grid.ravel() if self.grid_index is None else grid.ravel()[self.grid_index]
+        return (
+            grid.ravel() if self.grid_index is None else grid.ravel()[self.grid_index]
+        )
 
 
 def utilities(data, situation_features, coef, chunk=None, X=None):
@@ -266,7 +268,7 @@ class LinearChoiceLoss:
         )
         self._numba = None
         if self.engine == "numba":
-            self._numba = NumbaSums(data.X, segments.offsets, self._wn, self._wy)
+            self._numba = NumbaSums(data.X, segments.offsets, self._wn, self._wy, zf)
         # Chunks of whole situations: the numpy engine's unit of work, and the unit
         # of the moments for both engines.
         if zf is None:
@@ -475,9 +477,7 @@ class LinearChoiceLoss:
     def row_utilities(self, coef):
         """Utilities of every canonical row at ``coef``, shape (n_rows,)."""
         coef = np.asarray(coef, dtype=np.float64)
-        return np.concatenate(
-            self._map(lambda c: self._chunk_state(coef, c)[1])
-        )
+        return np.concatenate(self._map(lambda c: self._chunk_state(coef, c)[1]))
 
     # ------------------------------------------------------------ Hessian product
     def hessian_product(self, coef, vector):

@@ -1,10 +1,27 @@
 """Solvers: drive ``scipy.optimize.minimize`` with the kernel's analytic derivatives.
 
 Every solver minimises the normalised objective of :class:`LinearChoiceLoss` and
-stops on the same criterion, ``max_i |grad_i| <= tol`` (checked in a callback that
-reads the memoised gradient, so the criterion costs nothing and is identical for
-every method). Loss, gradient and Hessian at an iterate come from one pass over the
-data and are shared between scipy's ``fun``, ``jac`` and ``hess`` callbacks.
+stops on the same criterion (checked in a callback that reads the memoised
+gradient, so the criterion costs nothing and is identical for every method). Loss,
+gradient and Hessian at an iterate come from one pass over the data and are shared
+between scipy's ``fun``, ``jac`` and ``hess`` callbacks.
+
+Units. Multiplying a feature by ``c`` divides its coefficient by ``c`` and
+multiplies its gradient component by ``c``: a rule ``max_i |grad_i| <= tol`` in the
+user's units stops at once (with a wrong estimate) for features in tiny units and
+never for huge ones, and scipy's own steps, trust radii and line searches suffer
+alike. The solvers therefore work on *standardised coefficients*
+``b_i = s_i coef_i`` with ``s_i = sqrt(H0_ii)``, ``H0`` the Hessian of the objective
+at ``coef = 0`` (equal shares within each situation: ``H0_ii`` is the weighted
+within-situation variance of feature ``i``, plus ``alpha``). The objective as a
+function of ``b`` is the same whatever the units of the features, so every solver
+takes the same steps and the stopping rule
+
+    max_i |grad_i| / s_i <= tol
+
+(the gradient with respect to ``b``) means the same for every rescaling of the
+features. For features already standardised within situations it is the plain
+``max_i |grad_i| <= tol``.
 """
 
 import warnings
@@ -14,6 +31,8 @@ import numpy as np
 import scipy.linalg
 from scipy.optimize import OptimizeResult, minimize
 from sklearn.exceptions import ConvergenceWarning
+
+from ._data import user_stacklevel
 
 
 def _minimize_newton_cholesky(
@@ -28,13 +47,19 @@ def _minimize_newton_cholesky(
     below its rounding error, which makes scipy's trust-region methods reject good
     steps; like scikit-learn's Newton solvers, a step whose objective change is
     within rounding is accepted when it reduces ``sum |grad|``.
+
+    Once the tolerance is met, one more step is taken with the Hessian at hand
+    (that of the previous iterate; see :func:`_final_step`): it costs one
+    gradient pass and, Newton's convergence being quadratic there, usually leaves
+    a gradient near rounding level rather than just under ``tol``.
     """
     x = np.array(x0, dtype=float)
     f, g = fun(x), jac(x)
     tiny = 16 * np.finfo(float).eps
     nit, status, message = 0, 1, "maximum number of iterations reached"
     while nit < maxiter:
-        d = _newton_direction(hess(x), g)
+        H = hess(x)
+        d = _newton_direction(H, g)
         slope = g @ d
         if not slope < 0:  # not a descent direction (rounding): steepest descent
             d, slope = -g, -(g @ g)
@@ -65,10 +90,28 @@ def _minimize_newton_cholesky(
                 callback(OptimizeResult(x=x, fun=f))
             except StopIteration:
                 status, message = 0, "stopped by the tolerance on the gradient"
+                x, f, g = _final_step(fun, jac, H, x, f, g, tiny)
                 break
     return OptimizeResult(
         x=x, fun=f, jac=g, nit=nit, status=status, success=status == 0, message=message
     )
+
+
+def _final_step(fun, jac, H, x, f, g, tiny):
+    """A last Newton step from ``x`` with an earlier Hessian ``H``, if it helps.
+
+    ``H`` is the Hessian of the previous iterate, within ``O(|step|)`` of the one at
+    ``x``, so the step still shrinks the gradient by about that factor, for the
+    price of one gradient pass (a new Hessian would cost a Hessian pass). It is
+    kept only if it lowers ``max |grad|`` without raising the objective beyond
+    rounding.
+    """
+    x_new = x + _newton_direction(H, g)
+    f_new, g_new = fun(x_new), jac(x_new)
+    better = np.max(np.abs(g_new), initial=0.0) < np.max(np.abs(g), initial=0.0)
+    if better and f_new <= f + tiny * abs(f):
+        return x_new, f_new, g_new
+    return x, f, g
 
 
 def _newton_direction(H, g):
@@ -108,7 +151,12 @@ def resolve_solver(solver, n_features):
 
 
 class _Objective:
-    """Memoised objective: one kernel pass per distinct iterate."""
+    """Memoised objective: one kernel pass per distinct iterate.
+
+    :meth:`evaluate` works in the user's coefficients ``coef``; :meth:`fun`,
+    :meth:`jac` and :meth:`hess` are what scipy sees, functions of the
+    standardised coefficients ``b = scale * coef`` (see the module docstring).
+    """
 
     def __init__(self, loss, hessian):
         self.loss = loss
@@ -116,10 +164,12 @@ class _Objective:
         self.x = None
         self.H = None
         self.n_passes = 0
-        # The first Hessian computed (at the start point, for Newton methods).
+        # The first Hessian computed (at coef = 0 for the scale, see solve).
         self.first_hessian = None
+        self.scale = None
 
     def evaluate(self, x, hessian=None):
+        """Objective ``f``, gradient ``g`` (and Hessian ``H``) at ``coef = x``."""
         hessian = self.hessian if hessian is None else hessian
         stale = self.x is None or not np.array_equal(x, self.x)
         if stale or (hessian and self.H is None):
@@ -133,14 +183,47 @@ class _Objective:
             self.n_passes += 1
         return self
 
-    def fun(self, x):
-        return self.evaluate(x).f
+    def criterion(self, x):
+        """``max_i |grad_i| / scale_i`` at ``coef = x``: the stopping rule."""
+        g = self.evaluate(x).g
+        return float(np.max(np.abs(g / self.scale), initial=0.0))
 
-    def jac(self, x):
-        return self.evaluate(x).g
+    def coef(self, b):
+        return np.asarray(b, dtype=np.float64) / self.scale
 
-    def hess(self, x):
-        return self.evaluate(x, hessian=True).H
+    def fun(self, b):
+        return self.evaluate(self.coef(b)).f
+
+    def jac(self, b):
+        return self.evaluate(self.coef(b)).g / self.scale
+
+    def hess(self, b):
+        H = self.evaluate(self.coef(b), hessian=True).H
+        return H / np.outer(self.scale, self.scale)
+
+
+def _curvature_scale(loss, objective, n_params):
+    """``sqrt(diag(H0))``: the scale of each coefficient (see the module docstring).
+
+    Taken from the kernel's ``hessian_diagonal`` when it offers one, else from the
+    full Hessian at 0 (the Newton solvers need it for their first step from 0
+    anyway, and the estimator reuses it for its identification check).
+    """
+    zeros = np.zeros(n_params)
+    diagonal = getattr(loss, "hessian_diagonal", None)
+    if diagonal is not None:
+        d = np.asarray(diagonal(zeros), dtype=np.float64)
+    else:
+        d = np.diag(objective.evaluate(zeros, hessian=True).H).copy()
+    if not np.all(np.isfinite(d)):
+        bad = np.flatnonzero(~np.isfinite(d)).tolist()
+        raise ValueError(
+            f"the curvature of the objective at coef = 0 overflows for parameter(s) "
+            f"{bad}: the features are too large for float64 sums; rescale them"
+        )
+    # A parameter without curvature (a feature constant within every situation,
+    # alpha = 0) has a zero gradient throughout: leave it in the user's units.
+    return np.where(d > 0, np.sqrt(np.where(d > 0, d, 1.0)), 1.0)
 
 
 @dataclass
@@ -187,7 +270,12 @@ def solve(loss, coef0, *, solver, max_iter, tol, verbose=0):
         A key of :data:`SOLVERS`.
     max_iter : int
     tol : float
-        Stop when ``max_i |grad_i| <= tol``.
+        Stop when ``max_i |grad_i| / s_i <= tol``, where ``s_i = sqrt(H0_ii)``
+        and ``H0`` is the Hessian of the objective at ``coef = 0``: the gradient
+        with respect to the coefficients of the features standardised within
+        situations. Unlike ``max_i |grad_i|``, this does not change when a
+        feature is rescaled (see the module docstring); every solver also takes
+        its steps in those standardised coefficients.
     verbose : int
         Print one line per iteration when > 0.
 
@@ -198,19 +286,20 @@ def solve(loss, coef0, *, solver, max_iter, tol, verbose=0):
     method, use_hessian = SOLVERS[solver]
     objective = _Objective(loss, use_hessian)
     x0 = np.asarray(coef0, dtype=np.float64)
+    objective.scale = _curvature_scale(loss, objective, x0.shape[0])
     n_iter = [0]
 
     def done(x):
-        return np.max(np.abs(objective.evaluate(x).g), initial=0.0) <= tol
+        return objective.criterion(x) <= tol
 
     def callback(intermediate_result):
         n_iter[0] += 1
-        x = intermediate_result.x
+        x = objective.coef(intermediate_result.x)
         if verbose:
-            ev = objective.evaluate(x)
             print(
-                f"[{solver}] iter {n_iter[0]:3d}  objective {ev.f:.12g}  "
-                f"max|grad| {np.max(np.abs(ev.g), initial=0.0):.3e}"
+                f"[{solver}] iter {n_iter[0]:3d}  objective "
+                f"{objective.evaluate(x).f:.12g}  "
+                f"max|grad|/scale {objective.criterion(x):.3e}"
             )
         if done(x):
             raise StopIteration
@@ -223,24 +312,26 @@ def solve(loss, coef0, *, solver, max_iter, tol, verbose=0):
     else:
         result = minimize(
             objective.fun,
-            x0,
+            x0 * objective.scale,
             jac=objective.jac,
             hess=objective.hess if use_hessian else None,
             method=method,
             callback=callback,
             options=_options(method, max_iter, tol),
         )
-        x, message = result.x, str(result.message)
+        x, message = objective.coef(result.x), str(result.message)
     ev = objective.evaluate(x, hessian=True)
-    converged = bool(np.max(np.abs(ev.g), initial=0.0) <= tol)
+    criterion = objective.criterion(x)
+    converged = bool(criterion <= tol)
     if not converged:
         warnings.warn(
             f"solver {solver!r} did not reach max|gradient| <= tol={tol:g} in "
-            f"{n_iter[0]} iteration(s) (max|gradient| = "
-            f"{np.max(np.abs(ev.g)):.3g}; scipy says: {message}). Increase max_iter, "
-            "scale the features, try another solver, or set alpha > 0.",
+            f"{n_iter[0]} iteration(s) (max|gradient| = {criterion:.3g}, for the "
+            "coefficients of the features standardised within situations; scipy "
+            f"says: {message}). Increase max_iter, try another solver, or set "
+            "alpha > 0.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     return SolverResult(
         coef=np.array(x, copy=True),
@@ -257,7 +348,8 @@ def solve(loss, coef0, *, solver, max_iter, tol, verbose=0):
 
 def _options(method, max_iter, tol):
     # scipy's own stopping rules are set so tight that ours (in the callback)
-    # decides; they remain as safeguards against stagnation.
+    # decides; they remain as safeguards against stagnation. L-BFGS-B's gtol
+    # bounds the same quantity as ours: scipy sees the standardised coefficients.
     if callable(method):
         return {"maxiter": max_iter}
     if method == "L-BFGS-B":
@@ -265,7 +357,11 @@ def _options(method, max_iter, tol):
             "maxiter": max_iter,
             "maxfun": 10 * max_iter + 20,
             "gtol": tol,
-            "ftol": 64 * np.finfo(float).eps,
+            # The relative-reduction test stops L-BFGS-B as soon as the change of
+            # the objective drowns in rounding, usually before the gradient
+            # reaches a small tol; without it, a line search that finds no
+            # decrease ends the run instead.
+            "ftol": 0.0,
             "maxls": 50,
         }
     return {"maxiter": max_iter, "gtol": min(tol, 1e-12) * 1e-2}

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-
 # Significant digits of estimates, standard errors and interval bounds: every
 # number of a column carries the same number (mlogit prints about 6, Stata 7).
 _DIGITS = 7

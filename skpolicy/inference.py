@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from ._inference import ChoiceInferenceMixin, TestResult, chi2_test
+from ._inference import TestResult, chi2_test
 from ._pipeline import split_model
 from ._summary import ChoiceModelSummary
 from .exceptions import PenalizedInferenceWarning

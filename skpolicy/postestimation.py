@@ -31,8 +31,8 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from ._data import is_dense, key_values, label
-from ._inference import estimate_table
 from ._estimator import evaluate_utilities
+from ._inference import estimate_table
 from ._pipeline import split_model
 from ._softmax import segment_logsumexp
 from .inference import through_pipeline

@@ -34,6 +34,7 @@ LAYERS = {
     "_summary": 3,
     "_inference": 3,
     "sampling": 3,
+    "_dask": 3,  # the distributed loss: the estimators dispatch to it
     # 4: estimators
     "_estimator": 4,
     "_policy": 4,
@@ -49,7 +50,6 @@ LAYERS = {
     "ope": 5,
     "plotting": 5,
     "policy_learning": 5,
-    "_dask": 5,
     "datasets": 5,
     "_cli": 6,
     "__main__": 6,

@@ -9,7 +9,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skpolicy import SoftmaxChoiceEstimator
-from skpolicy.datasets import make_choice_data
+from skpolicy.datasets import load_heating, make_choice_data
+from skpolicy.exceptions import CollinearityWarning, SeparationWarning
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def test_perfect_prediction_warns_and_suggests_alpha(dense_data):
     X = X.copy()
     X[:, :, 1] = 0.0
     X[np.arange(40), y, 1] = 1.0  # feature 1 marks the chosen alternative
-    with pytest.warns(UserWarning, match="alpha > 0"):
+    with pytest.warns(SeparationWarning, match="alpha > 0"):
         SoftmaxChoiceEstimator().fit(X, y)
     # A penalty gives a finite estimate and no warning.
     import warnings
@@ -206,7 +207,7 @@ def test_quasi_separation_warns_and_names_the_feature(dense_data):
     X[:, :, 1] = 0.0
     X[:20, :, 1] = -1.0
     X[np.arange(20), y[:20], 1] = 1.0  # separates the first 20 situations only
-    with pytest.warns(UserWarning, match=r"involving \['x1'\].*quasi-complete"):
+    with pytest.warns(SeparationWarning, match=r"involving \['x1'\].*quasi-complete"):
         SoftmaxChoiceEstimator().fit(X, y)
 
 
@@ -224,7 +225,7 @@ def test_collinear_features_warn(long_data):
     alt = X.index.get_level_values(1)
     constants = {f"asc_{a}": (alt == a).astype(float) for a in range(4)}
     expected = "asc_0', 'asc_1', 'asc_2', 'asc_3'.*reference"
-    with pytest.warns(UserWarning, match=expected):
+    with pytest.warns(CollinearityWarning, match=expected):
         SoftmaxChoiceEstimator().fit(X.assign(**constants), y)
 
 
@@ -289,3 +290,20 @@ def test_inputs_are_never_modified(long_data, dense_data):
     est.predict_proba(Xd)
     np.testing.assert_array_equal(Xd, dcopies[0])
     np.testing.assert_array_equal(yd, dcopies[1])
+
+
+def test_long_y_labels_rule():
+    """Long-format y: True/False are 1/0; "yes"/"no" labels are refused with the
+    one-line fix."""
+    X, y = load_heating(return_X_y=True)
+    X = X[["ic", "oc"]]
+    ref = SoftmaxChoiceEstimator().fit(X, y).coef_
+    for as_bool in (y == 1, (y == 1).astype("boolean"), (y == 1).astype(object)):
+        coef = SoftmaxChoiceEstimator().fit(X, as_bool).coef_
+        np.testing.assert_allclose(coef, ref, rtol=1e-12)
+    labels = np.where(y == 1, "yes", "no")
+    for bad in (labels, pd.Series(labels, dtype="category"), list(labels)):
+        with pytest.raises(ValueError, match=r"y = \(y == 'yes'\)\.astype\(int\)"):
+            SoftmaxChoiceEstimator().fit(X, bad)
+    fixed = (labels == "yes").astype(int)
+    np.testing.assert_allclose(SoftmaxChoiceEstimator().fit(X, fixed).coef_, ref)

@@ -18,7 +18,9 @@ def five_point(f, x, h=1e-4):
     for k in range(x.size):
         e = np.zeros_like(x)
         e[k] = h
-        out.append((f(x - 2 * e) - 8 * f(x - e) + 8 * f(x + e) - f(x + 2 * e)) / (12 * h))
+        out.append(
+            (f(x - 2 * e) - 8 * f(x - e) + 8 * f(x + e) - f(x + 2 * e)) / (12 * h)
+        )
     return np.array(out)
 
 
@@ -81,9 +83,7 @@ def _zero_feature_block(counts, weights, avail):
     X = np.zeros((n, J, 1))
     X[~avail] = np.nan
     data = dense_block(X, counts, weights)
-    return ChoiceData(
-        **{**data.__dict__, "X": np.zeros((data.X.shape[0], 0))}
-    )
+    return ChoiceData(**{**data.__dict__, "X": np.zeros((data.X.shape[0], 0))})
 
 
 @pytest.mark.parametrize("reference", [0, 2])
