@@ -202,7 +202,7 @@ def sample_actions(
     >>> actions, propensities = sample_actions(logits, random_state=0)
     >>> actions.shape, set(actions.tolist()) <= {0, 1}
     ((4,), True)
-    >>> bool(np.all(propensities == np.where(actions == 0, 0.25, 0.75)))
+    >>> bool(np.allclose(propensities, np.where(actions == 0, 0.25, 0.75)))
     True
     """
     u, available = _check_logits(logits)
