@@ -16,7 +16,6 @@ Nothing is fetched from the network: MathJax is served from the site itself
 
 import doctest
 import importlib
-import importlib.util
 import os
 import tempfile
 
@@ -40,16 +39,6 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
-
-# Sections about parts of the package that are still landing appear (and their
-# doctests run) once the part is there: ``.. only:: softmax_policy`` / ``ope``.
-HAS_SOFTMAX_POLICY = hasattr(skpolicy, "SoftmaxPolicy")
-HAS_OPE = importlib.util.find_spec("skpolicy.ope") is not None
-if HAS_SOFTMAX_POLICY:
-    tags.add("softmax_policy")  # noqa: F821 (Sphinx puts ``tags`` in this namespace)
-for _module in ["ope", "sampling", "plotting"]:
-    if importlib.util.find_spec(f"skpolicy.{_module}") is not None:
-        tags.add(_module)  # noqa: F821
 
 root_doc = "index"
 source_suffix = {".rst": "restructuredtext"}
@@ -122,14 +111,10 @@ def setup(app):
 # rendered in the API reference are tested by pytest (--doctest-modules).
 doctest_test_doctest_blocks = ""
 doctest_global_setup = """
-import importlib.util
-import warnings
 import numpy as np
 import pandas as pd
 import skpolicy
 pd.set_option("display.width", 88)
-HAS_SOFTMAX_POLICY = hasattr(skpolicy, "SoftmaxPolicy")
-HAS_OPE = importlib.util.find_spec("skpolicy.ope") is not None
 """
 trim_doctest_flags = True
 doctest_default_flags = (
@@ -149,18 +134,12 @@ def _example_argv(gallery_conf, script_vars):
     return [os.path.join(tempfile.gettempdir(), f"skpolicy-gallery-{name}.png")]
 
 
-# plot_bandit_policy.py needs skpolicy.SoftmaxPolicy: it is left out of the build
-# until the estimator is in the package.
-_ignore = [r"__init__\.py"]
-if not HAS_SOFTMAX_POLICY:
-    _ignore.append(r"plot_bandit_policy\.py")
-
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
     # Every script of examples/ runs during the build (not only plot_*.py).
     "filename_pattern": r"\.py$",
-    "ignore_pattern": "(" + "|".join(_ignore) + ")$",
+    "ignore_pattern": r"__init__\.py$",
     "reset_argv": _example_argv,
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("skpolicy",),

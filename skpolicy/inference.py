@@ -46,8 +46,8 @@ def lr_test(restricted, unrestricted, *, df=None):
 
     Parameters
     ----------
-    restricted, unrestricted : fitted SoftmaxChoiceEstimator or Pipeline ending \
-            in one
+    restricted, unrestricted : fitted SoftmaxChoiceEstimator or SoftmaxPolicy, \
+            or Pipeline ending in one
     df : int, default=None
         Number of restrictions; the difference in the numbers of coefficients
         when None.
@@ -203,7 +203,7 @@ def summary(
     )
 
 
-def _pipeline_method(name):
+def _pipeline_method(name, returns):
     """Build the module-level version of the estimators' inference method ``name``."""
 
     def function(model, X=None, y=None, sample_weight=None, **kwargs):
@@ -219,26 +219,45 @@ def _pipeline_method(name):
     ``model[-1].{name}(model[:-1].transform(X), y, sample_weight, **kwargs)`` for a
     Pipeline (cluster ids named as a column of the raw X are read before the
     transformers run); the estimator's own method otherwise. See
-    :meth:`skpolicy.SoftmaxChoiceEstimator.{name}` for the parameters and the
-    result.
+    :meth:`skpolicy.SoftmaxChoiceEstimator.{name}` (or
+    :meth:`skpolicy.SoftmaxPolicy.{name}`) for the parameters.
 
     Parameters
     ----------
-    model : fitted estimator, or Pipeline ending in one
+    model : fitted SoftmaxChoiceEstimator or SoftmaxPolicy, a Pipeline ending in
+        one, or a fitted search over them
     X : DataFrame or ndarray, default=None
         The raw data the model was fitted on (before the Pipeline's transformers).
     y, sample_weight : array-like, default=None
         The training choices and weights.
     **kwargs
         Keyword arguments of the method (``cov_type``, ``groups``, ...).
+
+    Returns
+    -------
+    {returns}
     """
     return function
 
 
-covariance_matrix = _pipeline_method("covariance_matrix")
-std_errors = _pipeline_method("std_errors")
-fit_statistics = _pipeline_method("fit_statistics")
-situation_scores = _pipeline_method("situation_scores")
+covariance_matrix = _pipeline_method(
+    "covariance_matrix",
+    "pandas DataFrame of shape (n_params, n_params)\n"
+    "        Indexed by the coefficient names on both axes.",
+)
+std_errors = _pipeline_method(
+    "std_errors",
+    "pandas Series of shape (n_params,)\n        Indexed by the coefficient names.",
+)
+fit_statistics = _pipeline_method(
+    "fit_statistics",
+    "pandas Series\n        Log-likelihoods, rho-squared, LR test, AIC, BIC, counts.",
+)
+situation_scores = _pipeline_method(
+    "situation_scores",
+    "ndarray of shape (n_situations, n_params)\n"
+    "        Weighted score vector of each situation.",
+)
 
 
 def wald_test(model, R, r=None, X=None, y=None, sample_weight=None, **kwargs):

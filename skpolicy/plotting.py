@@ -298,7 +298,8 @@ class CoefficientDisplay:
             The data the model was fitted on (raw columns for a Pipeline);
             ``cov_type="hessian"`` needs none of them, the other covariances
             need X and y.
-        cov_type : {"hessian", "opg", "robust", "cluster"}, default="hessian"
+        cov_type : {"hessian", "opg", "HC0", "robust", "cluster"}, \
+                default="hessian"
         groups : str or array-like, default=None
             Cluster ids for ``cov_type="cluster"`` (an index level or column
             name of X, or one id per row).

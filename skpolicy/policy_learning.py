@@ -1027,15 +1027,3 @@ class OffPolicyLearner(SoftmaxPolicy):
     average_marginal_effects = available_if(_not_a_likelihood_fit)(
         SoftmaxPolicy.average_marginal_effects
     )
-
-    def coef_names(self):
-        """Names of the free parameters, in the order of ``coef=`` vectors.
-
-        Returns
-        -------
-        list of str
-            ``phi<k>`` for the action features, then ``<feature>[<action>]``
-            for each non-reference action (``intercept[<action>]`` last).
-        """
-        check_is_fitted(self)
-        return self._coef_names()

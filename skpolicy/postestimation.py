@@ -706,7 +706,7 @@ def willingness_to_pay(
     X, y, sample_weight : default=None
         Training data (raw columns for a pipeline), needed for every
         ``cov_type`` but ``"hessian"``.
-    cov_type : {"hessian", "opg", "robust", "cluster"}, default="hessian"
+    cov_type : {"hessian", "opg", "HC0", "robust", "cluster"}, default="hessian"
     groups : array-like, str or int, default=None
         Cluster ids, as in ``covariance_matrix`` (index level or column names are
         read from the raw X).

@@ -12,12 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import skpolicy
-
 EXAMPLES = Path(__file__).parents[1] / "examples"
 NESTED = sorted(EXAMPLES.glob("*/*.py"))
-# Examples that need a part of the package that is still landing.
-NEEDS = {"plot_bandit_policy.py": "SoftmaxPolicy"}
 
 
 def test_there_are_nested_examples():
@@ -26,9 +22,6 @@ def test_there_are_nested_examples():
 
 @pytest.mark.parametrize("script", NESTED, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_nested_example_runs(script, monkeypatch, tmp_path):
-    needed = NEEDS.get(script.name)
-    if needed is not None and not hasattr(skpolicy, needed):
-        pytest.skip(f"skpolicy.{needed} is not in the package yet")
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", [str(script)])
