@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpolicy import SoftmaxChoiceEstimator, SoftmaxPolicy
+from skpolicy.exceptions import SingleAlternativeWarning
 
 
 def logged(n=3000, P=3, J=4, seed=0, scale=0.8):
@@ -119,7 +120,9 @@ def test_state_path_equals_the_materialised_conditional_logit():
     )
     X, y = expanded_long(S, a, 4, mask=mask, phi=phi, reference=2)
     w_rows = w[X.index.get_level_values(0)]
-    clogit = SoftmaxChoiceEstimator(tol=1e-10).fit(X, y, sample_weight=w_rows)
+    # States where the mask leaves one action are single-alternative situations.
+    with pytest.warns(SingleAlternativeWarning):
+        clogit = SoftmaxChoiceEstimator(tol=1e-10).fit(X, y, sample_weight=w_rows)
     assert policy.log_likelihood_ == pytest.approx(clogit.log_likelihood_, rel=1e-10)
     coef = pd.Series(policy._coef_vector(), index=policy.covariance_matrix().index)
     np.testing.assert_allclose(coef[X.columns], clogit.coef_, rtol=1e-6, atol=1e-8)
