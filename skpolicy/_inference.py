@@ -216,12 +216,25 @@ def constants_only_log_likelihood(alternatives, data, *, closed_form=None):
     n_constants : int
         Number of free constants of the model.
     """
-    codes, _ = _ids_to_codes(alternatives, "the alternative ids")
+    alternatives = np.asarray(alternatives)
+    if np.issubdtype(alternatives.dtype, np.integer) and alternatives.min() >= 0:
+        codes = alternatives  # already codes: no hashing of every row
+    else:
+        codes, _ = _ids_to_codes(alternatives, "the alternative ids")
     segments = data.segments
-    situation = segments.segment_of_rows()
     w = np.ones(data.n_situations) if data.sample_weight is None else data.sample_weight
     wy = segments.expand(w) * data.y
-    chosen = np.bincount(codes, weights=wy, minlength=codes.max() + 1) > 0
+    totals = np.bincount(codes, weights=wy, minlength=codes.max() + 1)
+    chosen = totals > 0
+    if closed_form is not False and _offers_every_alternative(segments, codes):
+        # Every situation offers every alternative (rows are distinct pairs): the
+        # closed form needs no incidence structure.
+        used_totals = totals[chosen]
+        return (
+            float(used_totals @ np.log(used_totals / used_totals.sum())),
+            int(chosen.sum()) - 1,
+        )
+    situation = segments.segment_of_rows()
     has_choice = segments.sum(wy) > 0
     keep = chosen[codes] & has_choice[situation]
     codes, situation, wy = codes[keep], situation[keep], wy[keep]
@@ -283,6 +296,22 @@ def constants_only_log_likelihood(alternatives, data, *, closed_form=None):
             tol=1e-10,
         )
     return float(loss.log_likelihood(result.coef, result.objective)), n_constants
+
+
+def _offers_every_alternative(segments, codes):
+    """Whether every situation has one row of each alternative code (cheap test).
+
+    Rows of a situation are distinct (situation, alternative) pairs (the data
+    layer refuses duplicates), so equal sizes that match the number of codes
+    mean complete choice sets.
+    """
+    sizes = segments.sizes
+    n_codes = int(codes.max()) + 1 if codes.size else 0
+    return bool(
+        sizes.size
+        and sizes.min() == sizes.max() == n_codes
+        and np.bincount(codes, minlength=n_codes).min() == segments.n_segments
+    )
 
 
 def nests_constants(data, alternatives, tol=1e-8):

@@ -45,9 +45,9 @@ score vectors ``w_s g_s`` (``g_s = sum_i y_i d_i``), the observed information
 ``sum_s w_s sum_i y_i d_i d_i^T`` that every covariance type, fit statistic and
 scorer uses.
 
-Two engines compute the sums of the alternative-feature model (:mod:`._engines`):
-the numpy code below, the reference, and an optional compiled kernel (numba) that
-must agree with it. Features may be float32: each chunk is converted while in cache
+Two engines compute the sums, for both parts of the model (:mod:`._engines`): the
+numpy code below, the reference, and an optional compiled kernel (numba) that must
+agree with it. Features may be float32: each chunk is converted while in cache
 and all arithmetic and accumulation is in float64.
 """
 
