@@ -8,12 +8,21 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._dask import (
+    dask_covariance_matrix,
+    dask_fit,
+    dask_predict,
+    dask_score,
+    is_dask_collection,
+)
 from ._data import (
     check_choice_format,
+    check_fit_block,
     dense_block,
     is_dense,
     long_block,
     split_situations,
+    user_stacklevel,
     varying_features,
 )
 from ._identification import check_identification
@@ -68,8 +77,12 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         Maximum number of solver iterations.
     tol : float, default=1e-8
         Stop when every component of the gradient of the objective (mean
-        negative log-likelihood per choice plus penalty) is at most ``tol`` in
-        absolute value.
+        negative log-likelihood per choice plus penalty), taken with respect to
+        the coefficients of the features standardised within situations, is at
+        most ``tol`` in absolute value: ``max_k |grad_k| / s_k <= tol`` with
+        ``s_k`` the square root of the k-th diagonal entry of the objective's
+        Hessian at ``coef = 0``. The rule, and every solver's steps, do not
+        change when a feature is rescaled.
     warm_start : bool, default=False
         Start from the previous ``coef_`` instead of zeros.
     situation_key : int or str, default=0
@@ -154,6 +167,11 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
     def _choice_data(self, X, y=None, sample_weight=None, *, reset):
         """Validate X (and y, sample_weight) into a canonical ChoiceData block."""
         if is_dense(X):
+            if np.iscomplexobj(X):
+                raise ValueError(
+                    "X holds complex numbers: features must be real. Take the real "
+                    "part or the modulus yourself if that is what you mean"
+                )
             X = check_array(
                 X,
                 allow_nd=True,
@@ -165,12 +183,22 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
                 self.n_features_in_ = X.shape[2]
                 if hasattr(self, "feature_names_in_"):
                     del self.feature_names_in_
-            elif X.shape[2] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[2]} features (last axis), but "
-                    f"{type(self).__name__} is expecting {self.n_features_in_} "
-                    "features as input."
-                )
+            else:
+                if X.shape[2] != self.n_features_in_:
+                    raise ValueError(
+                        f"X has {X.shape[2]} features (last axis), but "
+                        f"{type(self).__name__} is expecting {self.n_features_in_} "
+                        "features as input."
+                    )
+                if hasattr(self, "feature_names_in_"):
+                    # sklearn's own warning for unnamed X (validate_data cannot
+                    # check a 3-D array: it would count axis 1 as the features).
+                    warnings.warn(
+                        "X does not have valid feature names, but "
+                        f"{type(self).__name__} was fitted with feature names",
+                        UserWarning,
+                        stacklevel=user_stacklevel(),
+                    )
             return dense_block(X, y, sample_weight)
         check_choice_format(X)
         features, situation_ids = split_situations(X, self.situation_key)
@@ -200,12 +228,17 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        if is_dask_collection(X):
+            return dask_fit(self, X, y, sample_weight)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None: give the choices (1/0 per long row, or chosen indices)"
             )
         data = self._choice_data(X, y, sample_weight, reset=True)
+        # Situations without a choice (a split that cut them) are an error: say so
+        # before warning about anything else.
+        check_fit_block(data)
         n_single = int(np.sum(data.segments.sizes == 1))
         if n_single:
             warnings.warn(
@@ -213,7 +246,7 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
                 "information about the coefficients (their probability is 1) and "
                 "only count in n_situations_",
                 SingleAlternativeWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         constant = ~varying_features(data)
         if np.any(constant):
@@ -227,8 +260,15 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         solver = resolve_solver(self.solver, data.n_features)
         coef0 = np.zeros(data.n_features)
         if self.warm_start and getattr(self, "coef_", None) is not None:
-            if self.coef_.shape == coef0.shape:
-                coef0 = self.coef_.copy()
+            start = np.asarray(self.coef_, dtype=np.float64)
+            if start.shape != coef0.shape:
+                raise ValueError(
+                    f"warm_start=True but coef_ has shape {start.shape} while X "
+                    f"has {coef0.shape[0]} features, so it cannot be the starting "
+                    f"point: give coef_ of shape {coef0.shape}, or set "
+                    "warm_start=False to start from zeros"
+                )
+            coef0 = start.copy()
         loss = LinearChoiceLoss(data, alpha=self.alpha)
         result = solve(
             loss,
@@ -263,6 +303,9 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------- inference hooks
+    def _dask_covariance_matrix(self, X, y, sample_weight, **params):
+        return dask_covariance_matrix(self, X, y, sample_weight, **params)
+
     def _inference_loss(self, X, y, sample_weight):
         data = self._choice_data(X, y, sample_weight, reset=False)
         return LinearChoiceLoss(data, engine="numpy")
@@ -298,6 +341,8 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         ndarray of shape (n_rows,) or (n_situations, n_alternatives)
             Dense: -inf where an alternative is unavailable.
         """
+        if is_dask_collection(X):
+            return dask_predict(self, "decision_function", X)
         data, u = self._utilities(X)
         return data.to_user_layout(u, -np.inf)
 
@@ -314,6 +359,8 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         ndarray of shape (n_rows,) or (n_situations, n_alternatives)
             Dense: -inf where an alternative is unavailable.
         """
+        if is_dask_collection(X):
+            return dask_predict(self, "predict_log_proba", X)
         data, u = self._utilities(X)
         lse, _ = segment_logsumexp(u, data.segments)
         return data.to_user_layout(u - data.segments.expand(lse), -np.inf)
@@ -331,6 +378,8 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         ndarray of shape (n_rows,) or (n_situations, n_alternatives)
             Dense: 0 where an alternative is unavailable.
         """
+        if is_dask_collection(X):
+            return dask_predict(self, "predict_proba", X)
         data, u = self._utilities(X)
         _, proba = segment_logsumexp(u, data.segments)
         return data.to_user_layout(proba, 0.0)
@@ -367,6 +416,8 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
             Long: 1 on each situation's most probable row, 0 elsewhere. Dense: the
             index of the most probable alternative.
         """
+        if is_dask_collection(X):
+            return dask_predict(self, "predict", X)
         data, u = self._utilities(X)
         best = data.segments.argmax(u)
         if data.dense:
@@ -396,6 +447,8 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
         float
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return dask_score(self, X, y, sample_weight)
         data = self._choice_data(X, y, sample_weight, reset=False)
         loss = LinearChoiceLoss(data)
         return loss.log_likelihood(self.coef_) / loss.weight_sum

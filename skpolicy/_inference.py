@@ -430,6 +430,12 @@ class ChoiceInferenceMixin:
         """Whether the model nests the constants-only model on these data."""
         return nests_constants(data, alternatives)
 
+    def _dask_covariance_matrix(self, X, y, sample_weight, **params):
+        """Covariance from Dask training data (the estimators dispatch to Dask)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot compute covariances from Dask data"
+        )
+
     # ------------------------------------------------------------- fit record
     def _record_fit(self, loss, coef, objective, hessian, *, reference=None):
         """Keep what inference needs from a fit, and set the likelihood attributes.
@@ -482,6 +488,14 @@ class ChoiceInferenceMixin:
             raise ValueError(
                 "y is required with X: give the choices of X (1/0 per long row, or "
                 "the chosen alternative's index for dense X)"
+            )
+        if _is_dask(X):
+            raise NotImplementedError(
+                "this statistic needs per-situation quantities that stay on the "
+                "Dask workers: covariance_matrix, std_errors, coef_table and "
+                "wald_test accept Dask data; for fit_statistics, situation_scores "
+                "and summary pass X=None (the statistics recorded at fit) or "
+                "in-memory data"
             )
         group_values = None
         if groups is not None and not is_dense(X) and _is_key(groups):
@@ -671,6 +685,10 @@ class ChoiceInferenceMixin:
         if groups is not None and cov_type != "cluster":
             raise ValueError(
                 f"groups is only used with cov_type='cluster', not {cov_type!r}"
+            )
+        if X is not None and _is_dask(X):
+            return self._dask_covariance_matrix(
+                X, y, sample_weight, cov_type=cov_type, groups=groups, **data_params
             )
         if X is None:
             if cov_type != "hessian":
@@ -1067,6 +1085,11 @@ def covariance_from_moments(m, cov_type, codes, names):
         meat = totals.T @ totals * n_clusters / (n_clusters - 1)
     cov = bread @ meat @ bread
     return 0.5 * (cov + cov.T)
+
+
+def _is_dask(X):
+    # Without importing dask (an optional extra): its collections carry a graph.
+    return hasattr(X, "__dask_graph__")
 
 
 def _is_key(groups):

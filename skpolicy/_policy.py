@@ -21,11 +21,18 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._dask import (
+    dask_covariance_matrix,
+    dask_fit,
+    dask_predict,
+    dask_score,
+    is_dask_collection,
+)
 from ._data import ChoiceData, label
+from ._identification import check_identification
 from ._inference import ChoiceInferenceMixin, estimate_table
 from ._linear_loss import LinearChoiceLoss, SituationFeatures, utilities
 from ._segments import RegularSegments, make_segments
-from ._identification import check_identification
 from ._softmax import segment_logsumexp
 from ._solvers import SOLVERS, resolve_solver, solve
 from .sampling import sample_actions, sample_rankings
@@ -89,7 +96,7 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_actions,)
         The actions.
-    coef_ : ndarray of shape (n_actions, n_features_in_)
+    coef_ : ndarray of shape (n_actions, `n_features_in_`)
         State-feature coefficients; the reference action's row is 0.
     intercept_ : ndarray of shape (n_actions,)
         Intercepts (zeros when ``fit_intercept=False``); the reference's is 0.
@@ -98,7 +105,7 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
     reference_ : label
         The reference action.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         When X was a DataFrame with string column names.
     n_iter_, converged_, solver_ : int, bool, str
     n_situations_ : int
@@ -200,7 +207,8 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         if self.reference is None:
             self.reference_ = classes[0]
         else:
-            match = np.flatnonzero(classes == self.reference)
+            # Compared one by one: an array of numbers == a string label warns.
+            match = np.flatnonzero([c == self.reference for c in classes])
             if match.size == 0:
                 raise ValueError(
                     f"reference={self.reference!r} is not one of the actions "
@@ -218,8 +226,8 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         if unknown.size:
             i = int(unknown[0])
             raise ValueError(
-                f"y[{i}] = {label(y[i])} is not an action the policy knows; its actions "
-                f"are {[label(c) for c in self.classes_]}"
+                f"y[{i}] = {label(y[i])} is not an action the policy knows; its "
+                f"actions are {[label(c) for c in self.classes_]}"
             )
         return codes
 
@@ -354,7 +362,9 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
             w = _check_sample_weight(sample_weight, S, dtype=np.float64)
             if np.any(w < 0):
                 i = int(np.flatnonzero(w < 0)[0])
-                raise ValueError(f"sample_weight[{i}] is negative: weights must be >= 0")
+                raise ValueError(
+                    f"sample_weight[{i}] is negative: weights must be >= 0"
+                )
         Z = S.astype(np.float64, copy=False)
         if self.fit_intercept:
             Z = np.hstack([Z, np.ones((n, 1))])
@@ -401,6 +411,18 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
             return [str(n) for n in self.feature_names_in_]
         return [f"x{k}" for k in range(self.n_features_in_)]
 
+    def coef_names(self):
+        """Names of the free parameters, in the order of ``coef=`` vectors.
+
+        Returns
+        -------
+        list of str
+            ``phi<k>`` for the action features, then ``<feature>[<action>]``
+            for each non-reference action (``intercept[<action>]`` last).
+        """
+        check_is_fitted(self)
+        return self._coef_names()
+
     def _coef_names(self):
         names = [f"phi{k}" for k in range(self.n_action_features_)]
         per_action = self._state_names() + (["intercept"] if self.fit_intercept else [])
@@ -436,6 +458,15 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
+        if is_dask_collection(X):
+            return dask_fit(
+                self,
+                X,
+                y,
+                sample_weight,
+                available_actions=available_actions,
+                action_features=action_features,
+            )
         data, zf = self._block(
             X, y, sample_weight, available_actions, action_features, reset=True
         )
@@ -481,6 +512,9 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------- inference hooks
+    def _dask_covariance_matrix(self, X, y, sample_weight, **params):
+        return dask_covariance_matrix(self, X, y, sample_weight, **params)
+
     def _inference_loss(
         self, X, y, sample_weight, available_actions=None, action_features=None
     ):
@@ -490,9 +524,11 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         return LinearChoiceLoss(data, situation_features=zf, engine="numpy")
 
     def _row_alternatives(self, X, data, key):
+        # Codes of the actions, not their labels: only their identity matters.
         J = self.classes_.size
-        flat = np.arange(data.n_situations * J) if data.rows is None else data.rows
-        return self.classes_[flat % J]
+        if data.rows is None:
+            return np.tile(np.arange(J), data.n_situations)
+        return data.rows % J
 
     def _contains_constants(self, data, alternatives):
         return bool(self.fit_intercept)
@@ -512,7 +548,7 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         if theta.shape != (n_params,):
             raise ValueError(
                 f"coef must be a vector of the policy's {n_params} free parameters "
-                "(in the order of covariance_matrix().index), got shape "
+                "(in the order of coef_names()), got shape "
                 f"{theta.shape}"
             )
         return theta
@@ -532,6 +568,14 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
             -inf for unavailable actions. With two actions, as sklearn's binary
             classifiers: the log-odds ``u_1 - u_0`` of ``classes_[1]``.
         """
+        if is_dask_collection(X):
+            return dask_predict(
+                self,
+                "decision_function",
+                X,
+                available_actions=available_actions,
+                action_features=action_features,
+            )
         data, u = self._utilities(X, available_actions, action_features)
         out = data.to_user_layout(u, -np.inf)
         if self.classes_.size == 2:
@@ -542,7 +586,7 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
     def predict_log_proba(
         self, X, *, available_actions=None, action_features=None, coef=None
     ):
-        """Log-probabilities ``log pi(a|s)`` (n_samples, n_actions); -inf if unavailable.
+        """Log-probabilities ``log pi(a|s)``, -inf where an action is unavailable.
 
         Parameters
         ----------
@@ -551,13 +595,22 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
             As in :meth:`fit`.
         coef : array-like of shape (n_params,), default=None
             Evaluate at these parameters (the order of
-            ``covariance_matrix().index``) instead of the fitted ones; the
+            ``coef_names()``) instead of the fitted ones; the
             estimator is not changed.
 
         Returns
         -------
         ndarray of shape (n_samples, n_actions)
         """
+        if is_dask_collection(X):
+            return dask_predict(
+                self,
+                "predict_log_proba",
+                X,
+                available_actions=available_actions,
+                action_features=action_features,
+                coef=coef,
+            )
         data, u = self._utilities(X, available_actions, action_features, coef)
         lse, _ = segment_logsumexp(u, data.segments)
         logp = np.minimum(u - data.segments.expand(lse), 0.0)
@@ -581,6 +634,15 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_actions)
             Rows sum to 1.
         """
+        if is_dask_collection(X):
+            return dask_predict(
+                self,
+                "predict_proba",
+                X,
+                available_actions=available_actions,
+                action_features=action_features,
+                coef=coef,
+            )
         data, u = self._utilities(X, available_actions, action_features, coef)
         _, proba = segment_logsumexp(u, data.segments)
         return data.to_user_layout(proba, 0.0)
@@ -599,6 +661,14 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
+        if is_dask_collection(X):
+            return dask_predict(
+                self,
+                "predict",
+                X,
+                available_actions=available_actions,
+                action_features=action_features,
+            )
         data, u = self._utilities(X, available_actions, action_features)
         best = data.segments.argmax(u)
         return self.classes_[data.user_alternative(best)]
@@ -630,6 +700,15 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         float
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return dask_score(
+                self,
+                X,
+                y,
+                sample_weight,
+                available_actions=available_actions,
+                action_features=action_features,
+            )
         loss = self._inference_loss(
             X, y, sample_weight, available_actions, action_features
         )
@@ -660,7 +739,7 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_params)
-            Columns in the order of ``covariance_matrix().index``.
+            Columns in the order of :meth:`coef_names`.
         """
         check_is_fitted(self)
         loss = self._inference_loss(X, y, None, available_actions, action_features)
@@ -888,4 +967,3 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
-
