@@ -412,18 +412,33 @@ class LinearChoiceLoss:
             # A = pi_free (x) z and B = c_free (x) z, (n, F * P): a chunk's worth only.
             A = (Pg[:, :, None] * Z[:, None, :]).reshape(n, F * P)
             if proportional:
-                CA = C[:, None] * A
-                gg = -(A.T @ CA)
-                diag = Z.T @ CA  # (P, F * P): the blocks z z^T c_sf
+                gg = -(A.T @ (C[:, None] * A))
+                # The diagonal blocks z z^T C pi_f (1 - pi_f) are formed directly,
+                # with 1 - pi_f summed from the other alternatives: pi_f - pi_f^2
+                # loses every digit when alternative f is nearly certain.
+                grid = chunk.grid(proba, J)
+                # Exclusive prefix and suffix sums (no subtraction anywhere).
+                before = np.zeros_like(grid)
+                np.cumsum(grid[:, :-1], axis=1, out=before[:, 1:])
+                after = np.zeros_like(grid)
+                np.cumsum(grid[:, :0:-1], axis=1, out=after[:, -2::-1])
+                others = (before + after)[:, zf.free]
+                D = (C[:, None] * Pg * others)[:, :, None] * Z[:, None, :]
+                diag = Z.T @ D.reshape(n, F * P)
+                replace = True
             else:
                 B = (Cg[:, :, None] * Z[:, None, :]).reshape(n, F * P)
                 AB = A.T @ B
                 gg = A.T @ (C[:, None] * A) - AB - AB.T
                 diag = Z.T @ B
+                replace = False
             diag = diag.reshape(P, F, P)
             for f in range(F):
                 sl = slice(f * P, (f + 1) * P)
-                gg[sl, sl] += diag[:, f, :]
+                if replace:
+                    gg[sl, sl] = diag[:, f, :]
+                else:
+                    gg[sl, sl] += diag[:, f, :]
             blocks["gg"] = gg
             if K:
                 M = chunk.grid(c[:, None] * Xc, J)[:, zf.free, :]

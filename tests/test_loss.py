@@ -182,3 +182,32 @@ def test_null_log_likelihood_and_information_helpers():
     np.testing.assert_allclose(
         loss.information(hess), loss.moments(coef).information, rtol=1e-12
     )
+
+
+def test_state_hessian_keeps_its_digits_when_an_action_is_nearly_certain():
+    """The gamma diagonal blocks use 1 - pi_f summed from the other actions:
+    pi_f - pi_f^2 would lose every digit when pi_f is within 1e-13 of 1."""
+    rng = np.random.default_rng(6)
+    n, J, P = 40, 3, 2
+    Z = np.abs(rng.normal(size=(n, P))) + 0.5  # same sign: every state is certain
+    y = np.zeros(n, dtype=int)
+    data = dense_block(np.zeros((n, J, 1)) + np.arange(J)[None, :, None], y)
+    data = ChoiceData(**{**data.__dict__, "X": np.zeros((n * J, 0))})
+    zf = SituationFeatures(Z, J, None, reference=0)
+    loss = LinearChoiceLoss(data, situation_features=zf, engine="numpy")
+    # Utilities of +-30 z: action 1 takes all but < 1e-13 of the probability.
+    coef = np.concatenate([[30.0, 30.0], [-30.0, -30.0]])
+    expected = np.zeros((4, 4))
+    for s in range(n):
+        z = Z[s].astype(np.longdouble)
+        u = np.array([0, z @ coef[:2], z @ coef[2:]], dtype=np.longdouble)
+        p = np.exp(u - u.max())
+        p /= p.sum()
+        # Exactly, in long double: pi_f (1 - pi_f) = pi_f * (sum of the others).
+        others = np.array([p[0] + p[2], p[0] + p[1]])
+        d = -np.outer(p[1:], p[1:])
+        d[np.diag_indices(2)] = p[1:] * others
+        expected += np.kron(d, np.outer(z, z))
+    _, _, hess = loss.gradient_hessian(coef)
+    assert np.all(np.isfinite(hess))
+    np.testing.assert_allclose(hess * n, expected.astype(float), rtol=1e-9, atol=0)
