@@ -314,42 +314,63 @@ def _offers_every_alternative(segments, codes):
     )
 
 
-def nests_constants(data, alternatives, tol=1e-8):
+def nests_constants(data, alternatives, tol=1e-7):
     """Whether a model's alternative features span the alternative constants.
 
     The constants-only model is nested in a model exactly when every alternative
     indicator, centred within each situation, is a linear combination of the
     (centred) features: then the model can reproduce any set of constants. Judged
-    on the normal equations, one pass over the rows.
+    on the normal equations, accumulated over chunks of situations in one pass:
+    ``G = Xc^T Xc`` (K x K), ``B_j = Xc^T d_j`` (the sum of the centred feature
+    rows of alternative j, since centred rows sum to zero in each situation) and
+    ``|dc_j|^2 = sum over the rows of j of (1 - 1/n_s)``; the indicators are
+    never formed.
 
     Parameters
     ----------
     data : ChoiceData
     alternatives : array-like of shape (n_rows,)
-        Alternative label of each canonical row.
+        Alternative label (or non-negative integer code) of each canonical row.
 
     Returns
     -------
     bool
     """
-    codes, uniques = _ids_to_codes(alternatives, "the alternative ids")
-    if uniques.size < 2:
+    alternatives = np.asarray(alternatives)
+    if np.issubdtype(alternatives.dtype, np.integer) and alternatives.min() >= 0:
+        codes = alternatives
+    else:
+        codes, _ = _ids_to_codes(alternatives, "the alternative ids")
+    n_codes = int(codes.max()) + 1
+    if n_codes < 2:
         return True
-    if data.n_features == 0:
+    K = data.n_features
+    if K == 0:
         return False
-    seg = data.segments
-    X = np.asarray(data.X, dtype=np.float64)
-    D = (codes[:, None] == np.arange(1, uniques.size)[None, :]).astype(float)
-    share = 1.0 / seg.expand(seg.sizes.astype(float))
-    Xc = X - seg.expand(seg.weighted_row_sum(share, X))
-    Dc = D - seg.expand(seg.weighted_row_sum(share, D))
-    # Residual sum of squares of each centred indicator on the centred features.
-    scale = np.sqrt(np.maximum(np.einsum("ij,ij->j", Xc, Xc), np.finfo(float).tiny))
-    Xs = Xc / scale
-    coef, *_ = scipy.linalg.lstsq(Xs, Dc)
-    residual = np.einsum("ij,ij->j", Dc - Xs @ coef, Dc - Xs @ coef)
-    total = np.einsum("ij,ij->j", Dc, Dc)
-    return bool(np.all(residual <= tol * np.maximum(total, np.finfo(float).tiny)))
+    G = np.zeros((K, K))
+    B = np.zeros((n_codes, K))
+    total = np.zeros(n_codes)
+    for rows, _, seg in data.segments.split(1 << 16):
+        X = np.asarray(data.X[rows], dtype=np.float64)
+        share = 1.0 / seg.expand(seg.sizes.astype(float))
+        Xc = X - seg.expand(seg.weighted_row_sum(share, X))
+        c = codes[rows]
+        G += Xc.T @ Xc
+        indicator = sp.csr_array(
+            (np.ones(c.size), (c, np.arange(c.size))), shape=(n_codes, c.size)
+        )
+        B += indicator @ Xc
+        total += np.bincount(c, weights=1.0 - share, minlength=n_codes)
+    # Indicators of all alternatives but one span the same space (they sum to 1).
+    B, total = B[1:], total[1:]
+    scale = np.sqrt(np.maximum(np.diag(G), np.finfo(float).tiny))
+    Gs = G / scale[:, None] / scale[None, :]
+    Bs = B / scale[None, :]
+    coef, *_ = scipy.linalg.lstsq(Gs, Bs.T)
+    explained = np.einsum("jk,kj->j", Bs, coef)
+    residual = total - explained
+    present = total > 0
+    return bool(np.all(residual[present] <= tol * total[present]))
 
 
 # --------------------------------------------------------------------------------
