@@ -105,11 +105,11 @@ from ._data import (
 )
 from ._identification import check_identification
 from ._inference import (
-    _check_cov_type,
-    _ids_to_codes,
-    _is_key,
+    check_cov_type,
     constants_only_log_likelihood,
     covariance_from_moments,
+    ids_to_codes,
+    is_key,
 )
 from ._linear_loss import LinearChoiceLoss, Moments
 from ._segments import make_segments
@@ -347,7 +347,7 @@ def _build_part(est, kind, config, x, y=None, w=None, g=None, mask=None, phi=Non
             if kind == "policy":
                 data, zf = est._block(x, y, w, mask, phi, reset=False)
             else:
-                if g is not None and long and _is_key(g):
+                if g is not None and long and is_key(g):
                     group_values, x = est._group_column(x, g)
                 data, zf = est._choice_data(x, y, w, reset=False), None
                 if long:
@@ -355,7 +355,7 @@ def _build_part(est, kind, config, x, y=None, w=None, g=None, mask=None, phi=Non
             part.zf = zf
             if g is not None:
                 part.clusters = est._situation_groups(data, np.asarray(group_values))
-                part.cluster_ids = _ids_to_codes(group_values, "groups")[1]
+                part.cluster_ids = ids_to_codes(group_values, "groups")[1]
             stage = "loss"
             sizes = data.segments.sizes
             part.summary.update(
@@ -588,7 +588,7 @@ def _build(est, kind, X, y=None, w=None, g=None, mask=None, phi=None, persist=Tr
     import dask
 
     names = ["y", "sample_weight", "groups", "available_actions", "action_features"]
-    key_groups = g is not None and _is_key(g)
+    key_groups = g is not None and is_key(g)
     values = [y, w, None if key_groups else g, mask, phi]
     pieces, others = _split(X, *values, names=names)
     if key_groups:
@@ -1092,7 +1092,7 @@ def dask_covariance_matrix(
     import dask
 
     check_is_fitted(est)
-    _check_cov_type(cov_type)
+    check_cov_type(cov_type)
     names = list(est._coef_names())
     est._warn_penalised()
     if cov_type == "cluster" and groups is None:

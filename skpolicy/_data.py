@@ -423,7 +423,7 @@ def factorize(situation_ids):
 # --------------------------------------------------------------------------------
 
 
-def _feature_dtype(frame):
+def feature_dtype(frame):
     """float32 when every feature column is float32, else float64."""
     if frame.shape[1] and all(dt == np.float32 for dt in frame.dtypes):
         return np.float32
@@ -498,7 +498,7 @@ def long_block(features, situation_ids, y=None, sample_weight=None):
     grouped = n_rows < 2 or bool(np.all(codes[1:] >= codes[:-1]))
     order = None if grouped else np.argsort(codes, kind="stable")
 
-    dtype = _feature_dtype(features)
+    dtype = feature_dtype(features)
     values = features.to_numpy(dtype=dtype)
     values = np.ascontiguousarray(values if order is None else values[order])
     segments = make_segments(sizes)
@@ -723,7 +723,7 @@ def _raise_too_large(value, where):
     )
 
 
-def _as_1d_float(v, what, n, unit="rows"):
+def as_1d_float(v, what, n, unit="rows"):
     arr = np.asarray(v)
     if arr.ndim != 1:
         arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
@@ -784,11 +784,11 @@ def _first_bad(arr):
 
 
 def _check_counts(y, n_rows):
-    return _as_1d_float(y, "y", n_rows)
+    return as_1d_float(y, "y", n_rows)
 
 
 def _check_row_weights(sample_weight, n_rows):
-    return _as_1d_float(sample_weight, "sample_weight", n_rows)
+    return as_1d_float(sample_weight, "sample_weight", n_rows)
 
 
 # --------------------------------------------------------------------------------
@@ -871,7 +871,7 @@ def dense_block(X, y=None, sample_weight=None):
 
     y_rows = w_sit = None
     if y is not None:
-        counts = _dense_counts(y, n, J)
+        counts = dense_counts(y, n, J)
         chosen_unavailable = False if complete else (counts > 0) & ~available
         if np.any(chosen_unavailable):
             s, j = np.argwhere(chosen_unavailable)[0]
@@ -881,7 +881,7 @@ def dense_block(X, y=None, sample_weight=None):
             )
         y_rows = counts.ravel() if rows is None else counts.ravel()[rows]
     if sample_weight is not None:
-        w_sit = _as_1d_float(sample_weight, "sample_weight", n, unit="situations")
+        w_sit = as_1d_float(sample_weight, "sample_weight", n, unit="situations")
     return ChoiceData(
         X=values,
         segments=segments,
@@ -930,7 +930,7 @@ def _take_rows(X, flat_rows):
     return X[flat_rows // J, flat_rows % J]
 
 
-def _dense_counts(y, n, J):
+def dense_counts(y, n, J):
     """(n, J) float64 counts from a chosen index (n,) or a counts matrix (n, J)."""
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -961,7 +961,7 @@ def _dense_counts(y, n, J):
                 "alternatives: a counts matrix must have shape "
                 "(n_situations, n_alternatives)"
             )
-        flat = _as_1d_float(arr.ravel(), "y", n * J)
+        flat = as_1d_float(arr.ravel(), "y", n * J)
         return flat.reshape(n, J)
     raise ValueError(f"y must be 1-D or 2-D in the dense format, got shape {arr.shape}")
 

@@ -130,7 +130,8 @@ def invert_information(matrix, names, what="observed information", rcond=1e-12):
     return 0.5 * (inverse + inverse.T)
 
 
-def _check_cov_type(cov_type):
+def check_cov_type(cov_type):
+    """Refuse a covariance type that is not one of :data:`COV_TYPES`."""
     if cov_type not in COV_TYPES:
         raise ValueError(
             f"cov_type={cov_type!r} is not supported: choose one of {list(COV_TYPES)}"
@@ -173,7 +174,8 @@ def estimate_table(estimates, std_errors, confidence, name="coef"):
     )
 
 
-def _ids_to_codes(values, what):
+def ids_to_codes(values, what):
+    """Integer codes of ids (refusing missing ones) and the unique ids."""
     values = values if isinstance(values, pd.Index) else pd.Index(values)
     missing = np.asarray(values.isna())
     if missing.any():
@@ -220,7 +222,7 @@ def constants_only_log_likelihood(alternatives, data, *, closed_form=None):
     if np.issubdtype(alternatives.dtype, np.integer) and alternatives.min() >= 0:
         codes = alternatives  # already codes: no hashing of every row
     else:
-        codes, _ = _ids_to_codes(alternatives, "the alternative ids")
+        codes, _ = ids_to_codes(alternatives, "the alternative ids")
     segments = data.segments
     w = np.ones(data.n_situations) if data.sample_weight is None else data.sample_weight
     wy = segments.expand(w) * data.y
@@ -340,7 +342,7 @@ def nests_constants(data, alternatives, tol=1e-7):
     if np.issubdtype(alternatives.dtype, np.integer) and alternatives.min() >= 0:
         codes = alternatives
     else:
-        codes, _ = _ids_to_codes(alternatives, "the alternative ids")
+        codes, _ = ids_to_codes(alternatives, "the alternative ids")
     n_codes = int(codes.max()) + 1
     if n_codes < 2:
         return True
@@ -519,7 +521,7 @@ class ChoiceInferenceMixin:
                 "in-memory data"
             )
         group_values = None
-        if groups is not None and not is_dense(X) and _is_key(groups):
+        if groups is not None and not is_dense(X) and is_key(groups):
             group_values, X = self._group_column(X, groups)
         elif groups is not None:
             group_values = groups
@@ -563,7 +565,7 @@ class ChoiceInferenceMixin:
                 f"one cluster id per {unit[:-1]}"
                 + ("" if data.dense else " (constant within each situation)")
             )
-        codes, _ = _ids_to_codes(values, "groups")
+        codes, _ = ids_to_codes(values, "groups")
         if data.dense:
             return codes
         if data.rows is not None:
@@ -694,7 +696,7 @@ class ChoiceInferenceMixin:
         (2, 2)
         """
         check_is_fitted(self)
-        _check_cov_type(cov_type)
+        check_cov_type(cov_type)
         names = list(self._coef_names())
         self._warn_penalised()
         if cov_type == "cluster" and groups is None:
@@ -1113,5 +1115,6 @@ def _is_dask(X):
     return hasattr(X, "__dask_graph__")
 
 
-def _is_key(groups):
+def is_key(groups):
+    """Whether ``groups`` names an index level or column rather than holding ids."""
     return isinstance(groups, (str, int, np.integer)) and not isinstance(groups, bool)

@@ -24,10 +24,10 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ._data import (
-    _as_1d_float,
-    _dense_counts,
     align_to_rows,
+    as_1d_float,
     check_choice_format,
+    dense_counts,
     is_dense,
     label,
     situation_codes,
@@ -90,11 +90,11 @@ def _rows(estimator, X, y, sample_weight, situation_key):
     if is_dense(X):
         log_proba = np.asarray(estimator.predict_log_proba(X), dtype=np.float64)
         n, J = log_proba.shape
-        counts = _dense_counts(y, n, J)
+        counts = dense_counts(y, n, J)
         w = (
             np.ones(n)
             if sample_weight is None
-            else _as_1d_float(sample_weight, "sample_weight", n, unit="situations")
+            else as_1d_float(sample_weight, "sample_weight", n, unit="situations")
         )
         # Unavailable alternatives have log-probability -inf: drop them, so that
         # they are not counted as alternatives.
@@ -115,11 +115,11 @@ def _rows(estimator, X, y, sample_weight, situation_key):
         situation_key = _situation_key(estimator)
     codes, labels = situation_codes(X, situation_key)
     n_rows = codes.shape[0]
-    counts = _as_1d_float(align_to_rows(y, X.index, "y"), "y", n_rows)
+    counts = as_1d_float(align_to_rows(y, X.index, "y"), "y", n_rows)
     if sample_weight is None:
         weights = np.ones(n_rows)
     else:
-        weights = _as_1d_float(
+        weights = as_1d_float(
             align_to_rows(sample_weight, X.index, "sample_weight"),
             "sample_weight",
             n_rows,

@@ -23,9 +23,9 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._data import (
-    _dense_counts,
-    _feature_dtype,
     check_numeric_columns,
+    dense_counts,
+    feature_dtype,
     key_values,
     label,
 )
@@ -594,7 +594,7 @@ def long_to_dense(X, y=None, *, situation_key=0, alternative_key=1, alternatives
             f"alternative {label(alternative_ids[r])}: each (situation, "
             "alternative) pair must occur once"
         )
-    values = features.to_numpy(dtype=_feature_dtype(features), na_value=np.nan)
+    values = features.to_numpy(dtype=feature_dtype(features), na_value=np.nan)
     if K and n:
         empty = np.isnan(values).all(axis=1)
         if empty.any():
@@ -727,7 +727,7 @@ def dense_to_long(
     if y is None:
         return frame
     y_arr = np.asarray(y)
-    counts = _dense_counts(y_arr, n, J)  # validates indices or counts
+    counts = dense_counts(y_arr, n, J)  # validates indices or counts
     unavailable = (counts > 0) & ~available
     if unavailable.any():
         bad_s, bad_j = np.argwhere(unavailable)[0]

@@ -100,3 +100,17 @@ def test_modules_import_downward_only(module, path):
         if name in LAYERS and name != module and LAYERS[name] > LAYERS[module]
     }
     assert not upward, f"{module} (layer {LAYERS[module]}) imports {sorted(upward)}"
+
+
+@pytest.mark.parametrize("module, path", list(_modules()), ids=lambda v: str(v))
+def test_no_module_imports_another_modules_private_names(module, path):
+    """A name that starts with one underscore is its module's own business."""
+    tree = ast.parse(path.read_text())
+    private = [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert not private, f"{module} imports private names {private}"
