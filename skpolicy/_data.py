@@ -119,6 +119,48 @@ class ChoiceData:
         return f"situation {label(self.situation_labels[s])}"
 
 
+@dataclass(frozen=True, eq=False)
+class SituationFeatures:
+    """Situation-level features with one coefficient vector per alternative.
+
+    Attributes
+    ----------
+    Z : ndarray of shape (n_situations, P), float64
+        Features of each situation of the block (the same rows as its segments).
+    n_alternatives : int
+        ``J``: alternatives are coded ``0..J-1``.
+    alternatives : ndarray of shape (n_rows,), int or None
+        Alternative code of every canonical row; None when every situation offers
+        all ``J`` alternatives in code order (row ``i`` of a situation is ``i``).
+    reference : int
+        The alternative whose ``gamma`` is 0.
+    """
+
+    Z: np.ndarray
+    n_alternatives: int
+    alternatives: np.ndarray | None = None
+    reference: int = 0
+
+    @property
+    def n_features(self):
+        return self.Z.shape[1]
+
+    @property
+    def free(self):
+        """ndarray of shape (F,): the alternatives whose ``gamma`` is estimated."""
+        return np.delete(np.arange(self.n_alternatives), self.reference)
+
+    @property
+    def n_params(self):
+        return (self.n_alternatives - 1) * self.n_features
+
+    def gamma_matrix(self, gamma_free):
+        """Full ``(J, P)`` coefficient matrix, zeros in the reference row."""
+        full = np.zeros((self.n_alternatives, self.n_features))
+        full[self.free] = np.reshape(gamma_free, (-1, self.n_features))
+        return full
+
+
 def label(value):
     """A situation id or index value as users wrote it (no numpy scalar repr).
 

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ._config import get_config
+from ._data import SituationFeatures
 
 # "auto" (see resolve_engine) was set from benchmarks/bench_policy.py and
 # benchmarks/cold_start.py on the benchmark machine (2 cores, warm numba cache):
@@ -238,8 +239,6 @@ def _example_arguments(situation_features):
     wn, wy = np.ones(1), np.array([1.0, 0.0])
     zf = None
     if situation_features:
-        from ._linear_loss import SituationFeatures
-
         zf = SituationFeatures(np.ones((1, 1)), 2)
     sums = NumbaSums(X, offsets, wn, wy, zf)
     params = sums._parameters(np.zeros(1 + (0 if zf is None else zf.n_params)))

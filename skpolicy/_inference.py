@@ -44,8 +44,15 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import ChoiceData, is_dense, key_values, label, locate_key
-from ._linear_loss import LinearChoiceLoss, SituationFeatures
+from ._data import (
+    ChoiceData,
+    SituationFeatures,
+    is_dense,
+    key_values,
+    label,
+    locate_key,
+)
+from ._linear_loss import LinearChoiceLoss
 from ._restrictions import parse_restrictions
 from ._segments import make_segments
 from ._solvers import solve

@@ -28,10 +28,10 @@ from ._dask import (
     dask_score,
     is_dask_collection,
 )
-from ._data import ChoiceData, label
+from ._data import ChoiceData, SituationFeatures, label
 from ._identification import check_identification
 from ._inference import ChoiceInferenceMixin, estimate_table
-from ._linear_loss import LinearChoiceLoss, SituationFeatures, utilities
+from ._linear_loss import LinearChoiceLoss, utilities
 from ._segments import RegularSegments, make_segments
 from ._softmax import segment_logsumexp
 from ._solvers import SOLVERS, resolve_solver, solve

@@ -114,3 +114,27 @@ def test_no_module_imports_another_modules_private_names(module, path):
         if alias.name.startswith("_") and not alias.name.startswith("__")
     ]
     assert not private, f"{module} imports private names {private}"
+
+
+def test_no_import_cycles():
+    """Module imports (top-level or inside functions) form no cycle."""
+    graph = {
+        module: {name for name in _package_imports(path) if name in LAYERS}
+        - {module}
+        for module, path in _modules()
+    }
+    state = {}
+
+    def visit(module, stack):
+        state[module] = "open"
+        for name in sorted(graph.get(module, ())):
+            if state.get(name) == "open":
+                cycle = [*stack[stack.index(name) :], name]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if name not in state:
+                visit(name, [*stack, name])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])

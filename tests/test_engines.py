@@ -9,8 +9,8 @@ import pytest
 
 import skpolicy
 from skpolicy import SoftmaxChoiceEstimator, SoftmaxPolicy, _engines
-from skpolicy._data import dense_block
-from skpolicy._linear_loss import LinearChoiceLoss, SituationFeatures
+from skpolicy._data import SituationFeatures, dense_block
+from skpolicy._linear_loss import LinearChoiceLoss
 from skpolicy.datasets import make_choice_data
 from skpolicy.exceptions import PenalizedInferenceWarning
 

@@ -9,8 +9,8 @@ import pytest
 from scipy.special import logsumexp
 
 from skpolicy import _linear_loss
-from skpolicy._data import ChoiceData, dense_block
-from skpolicy._linear_loss import LinearChoiceLoss, SituationFeatures
+from skpolicy._data import ChoiceData, SituationFeatures, dense_block
+from skpolicy._linear_loss import LinearChoiceLoss
 
 
 def five_point(f, x, h=1e-4):
