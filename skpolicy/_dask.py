@@ -103,7 +103,6 @@ from ._data import (
     user_stacklevel,
     varying_features,
 )
-from ._identification import check_identification
 from ._inference import (
     check_cov_type,
     constants_only_log_likelihood,
@@ -113,7 +112,6 @@ from ._inference import (
 )
 from ._linear_loss import LinearChoiceLoss, Moments
 from ._segments import make_segments
-from ._solvers import resolve_solver, solve
 from .exceptions import SingleAlternativeWarning
 
 _SPLIT_EVERY = 8
@@ -866,33 +864,14 @@ def _fit_choice(est, X, y, sample_weight):
         raise built.loss_errors[0]
     n_features = est.n_features_in_
     loss = DaskChoiceLoss(built.parts, built.summaries, est.alpha, n_features)
-    solver = resolve_solver(est.solver, n_features)
-    coef0 = np.zeros(n_features)
-    if est.warm_start and getattr(est, "coef_", None) is not None:
-        if est.coef_.shape == coef0.shape:
-            coef0 = est.coef_.copy()
-    result = solve(
+    previous = getattr(est, "coef_", None)
+    result = est._fit_loss(
         loss,
-        coef0,
-        solver=solver,
-        max_iter=est.max_iter,
-        tol=est.tol,
-        verbose=est.verbose,
+        previous,
+        f"coef_ has shape {np.shape(previous)}",
+        list(est._feature_names()),
     )
-    coef = result.coef
-    if est.alpha == 0:
-        start = result.first_hessian
-        if start is not None and not np.any(start[0]):
-            hessian_zero = start[1]
-        else:
-            hessian_zero = loss.gradient_hessian(np.zeros_like(coef))[2]
-        check_identification(hessian_zero, result.hessian, est._feature_names())
-    est.coef_ = coef
-    est.n_iter_ = result.n_iter
-    est.converged_ = result.converged
-    est.solver_ = solver
-    est.n_situations_ = loss.data.n_situations
-    est._record_fit(loss, coef, result.objective, result.hessian, reference=None)
+    est.coef_ = result.coef
     _note_passes(loss, result)
     return est
 
@@ -961,43 +940,18 @@ def _fit_policy(est, X, y, sample_weight, available_actions=None, action_feature
         est.n_features_in_ + int(est.fit_intercept)
     )
     loss = DaskChoiceLoss(built.parts, built.summaries, est.alpha, n_params)
-    theta0 = np.zeros(n_params)
-    if est.warm_start and hasattr(est, "coef_"):
-        previous = est._coef_vector()
-        if previous.shape != theta0.shape:
-            raise ValueError(
-                f"warm_start=True but the previous coefficients have "
-                f"{previous.size} parameters and this fit needs {theta0.size} "
-                "(other features or actions): fit with warm_start=False"
-            )
-        theta0 = previous
-    solver = resolve_solver(est.solver, n_params)
-    result = solve(
-        loss,
-        theta0,
-        solver=solver,
-        max_iter=est.max_iter,
-        tol=est.tol,
-        verbose=est.verbose,
-    )
-    est._set_coef(result.coef)
-    if est.alpha == 0:
-        start = result.first_hessian
-        if start is not None and not np.any(start[0]):
-            hessian_zero = start[1]
-        else:
-            hessian_zero = loss.gradient_hessian(np.zeros(n_params))[2]
-        check_identification(hessian_zero, result.hessian, est._coef_names())
-    est.n_iter_ = result.n_iter
-    est.converged_ = result.converged
-    est.solver_ = solver
-    est.n_situations_ = loss.data.n_situations
     reference = None
     if est.fit_intercept:
         reference = _policy_reference(est, built.summaries)
-    est._record_fit(
-        loss, result.coef, result.objective, result.hessian, reference=reference
+    previous = est._coef_vector() if hasattr(est, "coef_") else None
+    result = est._fit_loss(
+        loss,
+        previous,
+        f"they are {np.size(previous)} parameters",
+        est._coef_names(),
+        reference=reference,
     )
+    est._set_coef(result.coef)
     _note_passes(loss, result)
     return est
 

@@ -25,11 +25,10 @@ from ._data import (
     user_stacklevel,
     varying_features,
 )
-from ._identification import check_identification
 from ._inference import ChoiceInferenceMixin
 from ._linear_loss import LinearChoiceLoss
 from ._softmax import segment_logsumexp
-from ._solvers import SOLVERS, resolve_solver, solve
+from ._solvers import SOLVERS
 from .exceptions import SingleAlternativeWarning
 
 
@@ -257,49 +256,16 @@ class SoftmaxChoiceEstimator(ChoiceInferenceMixin, BaseEstimator):
                 "estimated (a conditional logit has no intercept). Drop them, or "
                 "interact them with alternative indicators."
             )
-        solver = resolve_solver(self.solver, data.n_features)
-        coef0 = np.zeros(data.n_features)
-        if self.warm_start and getattr(self, "coef_", None) is not None:
-            start = np.asarray(self.coef_, dtype=np.float64)
-            if start.shape != coef0.shape:
-                raise ValueError(
-                    f"warm_start=True but coef_ has shape {start.shape} while X "
-                    f"has {coef0.shape[0]} features, so it cannot be the starting "
-                    f"point: give coef_ of shape {coef0.shape}, or set "
-                    "warm_start=False to start from zeros"
-                )
-            coef0 = start.copy()
         loss = LinearChoiceLoss(data, alpha=self.alpha)
-        result = solve(
+        previous = getattr(self, "coef_", None)
+        result = self._fit_loss(
             loss,
-            coef0,
-            solver=solver,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
-        coef = result.coef
-        if self.alpha == 0:
-            # Identification is judged on the Hessians of the unpenalised objective
-            # at the start (usually computed by the solver already) and at coef_.
-            start = result.first_hessian
-            if start is not None and not np.any(start[0]):
-                hessian_zero = start[1]
-            else:
-                hessian_zero = loss.gradient_hessian(np.zeros_like(coef))[2]
-            check_identification(hessian_zero, result.hessian, self._feature_names())
-        self.coef_ = coef
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.solver_ = solver
-        self.n_situations_ = data.n_situations
-        self._record_fit(
-            loss,
-            coef,
-            result.objective,
-            result.hessian,
+            previous,
+            f"coef_ has shape {np.shape(previous)}",
+            list(self._feature_names()),
             reference=self._training_reference(loss, None if is_dense(X) else X),
         )
+        self.coef_ = result.coef
         return self
 
     # ------------------------------------------------------- inference hooks

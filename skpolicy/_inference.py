@@ -52,10 +52,11 @@ from ._data import (
     label,
     locate_key,
 )
+from ._identification import check_identification
 from ._linear_loss import LinearChoiceLoss
 from ._restrictions import parse_restrictions
 from ._segments import make_segments
-from ._solvers import solve
+from ._solvers import resolve_solver, solve
 from ._summary import ChoiceModelSummary
 from .exceptions import DataWarning, PenalizedInferenceWarning
 
@@ -494,6 +495,65 @@ class ChoiceInferenceMixin:
             "max_alternatives": int(sizes.max()),
             "reference": reference,
         }
+
+    def _fit_loss(self, loss, previous, previous_text, names, *, reference=None):
+        """The fit every estimator shares: warm start, solve, checks, record.
+
+        Parameters
+        ----------
+        loss : LinearChoiceLoss or another object with its fitting interface
+            (the Dask loss).
+        previous : ndarray or None
+            The previous coefficients in the loss's layout (used with
+            ``warm_start``), or None when there are none.
+        previous_text : str
+            How to name ``previous`` in the error when its shape is wrong.
+        names : list of str
+            Coefficient names, for the identification warnings.
+        reference : tuple or None
+            As in :meth:`_record_fit`.
+
+        Returns
+        -------
+        SolverResult
+        """
+        coef0 = np.zeros(loss.n_params)
+        if self.warm_start and previous is not None:
+            previous = np.asarray(previous, dtype=np.float64)
+            if previous.shape != coef0.shape:
+                raise ValueError(
+                    f"warm_start=True but the previous coefficients do not fit: "
+                    f"{previous_text} while this fit needs {coef0.size} parameters "
+                    "(other features or actions), so they cannot be the starting "
+                    "point: set warm_start=False to start from zeros"
+                )
+            coef0 = previous.copy()
+        solver = resolve_solver(self.solver, loss.n_params)
+        result = solve(
+            loss,
+            coef0,
+            solver=solver,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        if loss.alpha == 0:
+            # Identification is judged on the Hessians of the unpenalised objective
+            # at the start (usually computed by the solver already) and at the end.
+            start = result.first_hessian
+            if start is not None and not np.any(start[0]):
+                hessian_zero = start[1]
+            else:
+                hessian_zero = loss.gradient_hessian(np.zeros(loss.n_params))[2]
+            check_identification(hessian_zero, result.hessian, names)
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.solver_ = solver
+        self.n_situations_ = loss.data.n_situations
+        self._record_fit(
+            loss, result.coef, result.objective, result.hessian, reference=reference
+        )
+        return result
 
     def _training_reference(self, loss, X):
         """The rho-squared reference of the training data, for :meth:`_record_fit`."""

@@ -29,12 +29,11 @@ from ._dask import (
     is_dask_collection,
 )
 from ._data import ChoiceData, SituationFeatures, label
-from ._identification import check_identification
 from ._inference import ChoiceInferenceMixin, estimate_table
 from ._linear_loss import LinearChoiceLoss, utilities
 from ._segments import RegularSegments, make_segments
 from ._softmax import segment_logsumexp
-from ._solvers import SOLVERS, resolve_solver, solve
+from ._solvers import SOLVERS
 from .sampling import sample_actions, sample_rankings
 
 
@@ -471,44 +470,15 @@ class SoftmaxPolicy(ChoiceInferenceMixin, ClassifierMixin, BaseEstimator):
             X, y, sample_weight, available_actions, action_features, reset=True
         )
         loss = LinearChoiceLoss(data, alpha=self.alpha, situation_features=zf)
-        theta0 = np.zeros(loss.n_params)
-        if self.warm_start and hasattr(self, "coef_"):
-            previous = self._coef_vector()
-            if previous.shape != theta0.shape:
-                raise ValueError(
-                    f"warm_start=True but the previous coefficients have "
-                    f"{previous.size} parameters and this fit needs {theta0.size} "
-                    "(other features or actions): fit with warm_start=False"
-                )
-            theta0 = previous
-        solver = resolve_solver(self.solver, loss.n_params)
-        result = solve(
+        previous = self._coef_vector() if hasattr(self, "coef_") else None
+        result = self._fit_loss(
             loss,
-            theta0,
-            solver=solver,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
-        self._set_coef(result.coef)
-        if self.alpha == 0:
-            start = result.first_hessian
-            if start is not None and not np.any(start[0]):
-                hessian_zero = start[1]
-            else:
-                hessian_zero = loss.gradient_hessian(np.zeros(loss.n_params))[2]
-            check_identification(hessian_zero, result.hessian, self._coef_names())
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.solver_ = solver
-        self.n_situations_ = data.n_situations
-        self._record_fit(
-            loss,
-            result.coef,
-            result.objective,
-            result.hessian,
+            previous,
+            f"they are {np.size(previous)} parameters",
+            self._coef_names(),
             reference=self._training_reference(loss, X),
         )
+        self._set_coef(result.coef)
         return self
 
     # ------------------------------------------------------- inference hooks
