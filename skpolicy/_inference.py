@@ -587,12 +587,22 @@ class ChoiceInferenceMixin:
                 "and summary pass X=None (the statistics recorded at fit) or "
                 "in-memory data"
             )
+        # Within one summary() the same data are validated and their loss built
+        # once, whatever the statistics asked (see summary).
+        key = (id(X), id(y), id(sample_weight))
+        key += tuple(sorted((name, id(v)) for name, v in data_params.items()))
         group_values = None
         if groups is not None and not is_dense(X) and is_key(groups):
             group_values, X = self._group_column(X, groups)
         elif groups is not None:
             group_values = groups
-        loss = self._inference_loss(X, y, sample_weight, **data_params)
+        cache = getattr(self, "_loss_cache", None)
+        if cache is not None and key in cache:
+            loss = cache[key]
+        else:
+            loss = self._inference_loss(X, y, sample_weight, **data_params)
+            if cache is not None:
+                cache[key] = loss
         codes = None
         if groups is not None:
             codes = self._situation_groups(loss.data, group_values)
@@ -1088,34 +1098,40 @@ class ChoiceInferenceMixin:
         >>> "McFadden" in str(summary)
         True
         """
-        table = self.coef_table(
-            X,
-            y,
-            sample_weight,
-            cov_type=cov_type,
-            groups=groups,
-            confidence=confidence,
-            **data_params,
-        )
-        fit_stats = self.fit_statistics(
-            X,
-            y,
-            sample_weight,
-            alternative_key=alternative_key,
-            reference=reference,
-            **data_params,
-        )
-        record = self._fit_record
-        low, high = record["min_alternatives"], record["max_alternatives"]
-        cov_label = cov_type
-        if X is not None:
-            loss, codes = self._inference_data(
-                X, y, sample_weight, groups, **data_params
+        # One validation of (X, y, sample_weight) for the whole summary, instead
+        # of one per statistic (three before).
+        self._loss_cache = {}
+        try:
+            table = self.coef_table(
+                X,
+                y,
+                sample_weight,
+                cov_type=cov_type,
+                groups=groups,
+                confidence=confidence,
+                **data_params,
             )
-            sizes = loss.data.segments.sizes
-            low, high = int(sizes.min()), int(sizes.max())
-            if cov_type == "cluster":
-                cov_label += f" ({int(codes.max()) + 1} clusters)"
+            fit_stats = self.fit_statistics(
+                X,
+                y,
+                sample_weight,
+                alternative_key=alternative_key,
+                reference=reference,
+                **data_params,
+            )
+            record = self._fit_record
+            low, high = record["min_alternatives"], record["max_alternatives"]
+            cov_label = cov_type
+            if X is not None:
+                loss, codes = self._inference_data(
+                    X, y, sample_weight, groups, **data_params
+                )
+                sizes = loss.data.segments.sizes
+                low, high = int(sizes.min()), int(sizes.max())
+                if cov_type == "cluster":
+                    cov_label += f" ({int(codes.max()) + 1} clusters)"
+        finally:
+            del self._loss_cache
         info = [
             ("Model:", type(self).__name__),
             ("Situations:", f"{int(fit_stats['n_situations'])}"),

@@ -119,8 +119,7 @@ def test_no_module_imports_another_modules_private_names(module, path):
 def test_no_import_cycles():
     """Module imports (top-level or inside functions) form no cycle."""
     graph = {
-        module: {name for name in _package_imports(path) if name in LAYERS}
-        - {module}
+        module: {name for name in _package_imports(path) if name in LAYERS} - {module}
         for module, path in _modules()
     }
     state = {}

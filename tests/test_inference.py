@@ -687,3 +687,17 @@ def test_printed_columns_carry_the_same_significant_digits(heating, heating_fits
             digits = cell.lstrip("-").replace(".", "").lstrip("0")
             assert len(digits) == 7, (name, cell)
     assert "Log-likelihood:                  -1008.2287" in text
+
+
+def test_summary_validates_the_data_once(heating, heating_fits):
+    """summary(X, y, ...) builds one loss for all its statistics (three before)."""
+    from unittest import mock
+
+    X, y = heating
+    full, _ = heating_fits
+    with mock.patch.object(
+        SoftmaxChoiceEstimator, "_choice_data", wraps=full._choice_data
+    ) as validate:
+        full.summary(X, y, cov_type="cluster", groups="idcase")
+    assert validate.call_count == 1
+    assert not hasattr(full, "_loss_cache")
